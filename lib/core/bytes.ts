@@ -1,0 +1,57 @@
+/**
+ * Byte helpers used on every side. Base64 comes from @scure/base
+ * (noble's sibling), never from Buffer or atob, so this runs anywhere.
+ */
+import { base64, base64urlnopad, utf8 } from '@scure/base'
+
+/** Bytes on a plain ArrayBuffer, as storage and WebCrypto APIs expect. */
+export type Bytes = Uint8Array<ArrayBuffer>
+
+/** Standard padded base64, the encoding of every byte field in the JSON API. */
+export function toBase64(bytes: Uint8Array): string {
+  return base64.encode(bytes)
+}
+
+/**
+ * Decodes standard padded base64.
+ * @throws {SyntaxError} when the text is not canonical base64
+ */
+export function fromBase64(text: string): Bytes {
+  try {
+    // A fresh array on its own ArrayBuffer.
+    return base64.decode(text) as Bytes
+  } catch {
+    throw new SyntaxError('fromBase64: expected standard padded base64')
+  }
+}
+
+/** URL-safe base64 without padding, for ids and tokens. */
+export function toBase64Url(bytes: Uint8Array): string {
+  return base64urlnopad.encode(bytes)
+}
+
+/** Decodes URL-safe base64 without padding. @throws {SyntaxError} */
+export function fromBase64Url(text: string): Bytes {
+  try {
+    return base64urlnopad.decode(text) as Bytes
+  } catch {
+    throw new SyntaxError('fromBase64Url: expected unpadded base64url')
+  }
+}
+
+/** UTF-8 encoding of a string. */
+export function utf8Bytes(text: string): Bytes {
+  return utf8.decode(text) as Bytes
+}
+
+/** Concatenates byte arrays into a new one. */
+export function concatBytes(...parts: Uint8Array[]): Bytes {
+  const length = parts.reduce((sum, part) => sum + part.length, 0)
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}

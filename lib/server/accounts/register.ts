@@ -1,0 +1,136 @@
+import 'server-only'
+
+import { randomUUID } from 'node:crypto'
+
+import { ed25519 } from '@noble/curves/ed25519.js'
+
+import { deviceIdFromIdentityKey } from '@/lib/core/device-id'
+import { decodeDeviceList } from '@/lib/core/device-list'
+import { deviceKeyStatement, deviceListStatement } from '@/lib/core/statements'
+import type { registration } from '@/lib/core/api'
+import type { z } from 'zod'
+
+import { withDb } from '../db/client'
+import { Prisma } from '../db/generated/sqlite/client'
+import { ApiError } from '../http/api-error'
+import { checkSignatures, oneTimeRows } from '../keys/prekeys'
+import { logger, redactId } from '../log'
+
+const log = logger('accounts')
+
+/**
+ * Creates an account with its first device. Every signature is checked
+ * first: the account key vouches for the device key and signs a device list
+ * naming exactly that device; the device key signs its prekeys.
+ *
+ * @returns the new account's and device's ids
+ * @throws {ApiError} invalid-request on a bad signature or list, conflict
+ *   when the username or device is taken
+ */
+export async function registerAccount(input: z.output<typeof registration>) {
+  const { username, identityKey, deviceList, device } = input
+
+  if (
+    !ed25519.verify(
+      device.identityKeySignature,
+      deviceKeyStatement(device.identityKey),
+      identityKey,
+    )
+  ) {
+    throw new ApiError(
+      'invalid-request',
+      'body.device.identityKeySignature: does not verify',
+      {
+        field: 'device.identityKeySignature',
+      },
+    )
+  }
+  if (
+    !ed25519.verify(
+      deviceList.signature,
+      deviceListStatement(deviceList.bytes),
+      identityKey,
+    )
+  ) {
+    throw new ApiError('invalid-request', 'body.deviceList.signature: does not verify', {
+      field: 'deviceList.signature',
+    })
+  }
+  let list
+  try {
+    list = decodeDeviceList(deviceList.bytes)
+  } catch (error) {
+    throw new ApiError(
+      'invalid-request',
+      `body.deviceList.bytes: ${(error as Error).message}`,
+      {
+        field: 'deviceList.bytes',
+      },
+    )
+  }
+  const deviceId = deviceIdFromIdentityKey(device.identityKey)
+  if (
+    list.identityKeys.length !== 1 ||
+    deviceIdFromIdentityKey(list.identityKeys[0]) !== deviceId
+  ) {
+    throw new ApiError(
+      'invalid-request',
+      'body.deviceList.bytes: must list exactly this device',
+      {
+        field: 'deviceList.bytes',
+      },
+    )
+  }
+  checkSignatures(device, device.identityKey)
+
+  const accountId = randomUUID()
+  try {
+    await withDb((db) =>
+      db.$transaction(async (tx) => {
+        await tx.account.create({
+          data: {
+            id: accountId,
+            username,
+            identityKey,
+            deviceList: deviceList.bytes,
+            deviceListSig: deviceList.signature,
+            deviceListVersion: list.version,
+          },
+        })
+        await tx.device.create({
+          data: {
+            id: deviceId,
+            accountId,
+            name: device.name,
+            identityKey: device.identityKey,
+            identityKeySig: device.identityKeySignature,
+            signedPrekeyId: device.signedPrekey.keyId,
+            signedPrekey: device.signedPrekey.publicKey,
+            signedPrekeySig: device.signedPrekey.signature,
+            lastResortKemId: device.lastResortKemPrekey.keyId,
+            lastResortKem: device.lastResortKemPrekey.publicKey,
+            lastResortKemSig: device.lastResortKemPrekey.signature,
+          },
+        })
+        await tx.oneTimePrekey.createMany({ data: oneTimeRows(deviceId, device) })
+      }),
+    )
+  } catch (error) {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      const target = JSON.stringify(error.meta?.target ?? error.message)
+      const what = target.includes('username')
+        ? 'username is taken'
+        : 'device already registered'
+      throw new ApiError('conflict', `register: ${what}`, {
+        field: target.includes('username') ? 'username' : 'device.identityKey',
+      })
+    }
+    throw error
+  }
+
+  log.info(
+    { account: redactId(accountId), device: redactId(deviceId) },
+    'account registered',
+  )
+  return { accountId, deviceId }
+}

@@ -1,0 +1,36 @@
+import 'server-only'
+
+import { withDb } from './db/client'
+import { sweepBuckets } from './http/rate-limit'
+import { logger } from './log'
+import { deleteExpired } from './relay/queue'
+
+const log = logger('maintenance')
+
+/** How often expired envelopes, challenges and credentials are swept. */
+const SWEEP_EVERY_MS = 60 * 60 * 1000
+
+/** Sweeps now, then every hour, for the life of the process. */
+export function startMaintenance(): void {
+  const sweep = async () => {
+    try {
+      const now = new Date()
+      const envelopes = await deleteExpired(now.getTime())
+      const { challenges, credentials } = await withDb(async (db) => ({
+        challenges: (await db.challenge.deleteMany({ where: { expiresAt: { lt: now } } }))
+          .count,
+        credentials: (
+          await db.credential.deleteMany({ where: { expiresAt: { lt: now } } })
+        ).count,
+      }))
+      sweepBuckets(now.getTime())
+      if (envelopes + challenges + credentials > 0) {
+        log.info({ envelopes, challenges, credentials }, 'swept expired records')
+      }
+    } catch (error) {
+      log.error({ err: error }, 'sweep failed')
+    }
+  }
+  void sweep()
+  setInterval(() => void sweep(), SWEEP_EVERY_MS).unref()
+}

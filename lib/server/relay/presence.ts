@@ -1,0 +1,51 @@
+import 'server-only'
+
+import { withDb } from '../db/client'
+import { ApiError } from '../http/api-error'
+import { deliveryHub } from './hub'
+
+/** Records that a device was connected just now. */
+export async function markSeen(deviceId: string, now = new Date()): Promise<void> {
+  await withDb((db) =>
+    db.device.updateMany({ where: { id: deviceId }, data: { lastSeenAt: now } }),
+  ).catch(() => undefined)
+}
+
+/** Presence of an account: online when any device has an open stream. */
+export interface Presence {
+  online: boolean
+  /** Milliseconds since the epoch; now when online. */
+  lastSeenAt: number
+  devices: { deviceId: string; online: boolean; lastSeenAt: number }[]
+}
+
+/**
+ * Presence of the account named `username`, for the chat header.
+ * @throws {ApiError} not-found for an unknown account
+ */
+export async function presenceOf(username: string): Promise<Presence> {
+  const account = await withDb((db) =>
+    db.account.findUnique({
+      where: { username },
+      select: { devices: { select: { id: true, lastSeenAt: true } } },
+    }),
+  )
+  if (!account)
+    throw new ApiError('not-found', `username: no account named "${username}"`)
+
+  const hub = deliveryHub()
+  const now = Date.now()
+  const devices = account.devices.map((device) => {
+    const online = hub.isOnline(device.id)
+    return {
+      deviceId: device.id,
+      online,
+      lastSeenAt: online ? now : device.lastSeenAt.getTime(),
+    }
+  })
+  return {
+    online: devices.some((device) => device.online),
+    lastSeenAt: Math.max(0, ...devices.map((device) => device.lastSeenAt)),
+    devices,
+  }
+}

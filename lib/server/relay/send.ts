@@ -1,0 +1,110 @@
+import 'server-only'
+
+import type { SendReceipt } from '@/lib/core/api'
+import type { Bytes } from '@/lib/core/bytes'
+
+import type { DeviceIdentity } from '../auth/credentials'
+import { withDb } from '../db/client'
+import { ApiError } from '../http/api-error'
+import { logger, redactId } from '../log'
+import { deliveryHub } from './hub'
+import { enqueue } from './queue'
+
+const log = logger('relay')
+
+/**
+ * Accepts one message: an envelope for every device of the recipient and for
+ * every other device of the sender (client fan-out, as Signal-Server does).
+ *
+ * @returns the server's receipt, sent once everything is committed
+ * @throws {ApiError} not-found for an unknown recipient; device-mismatch
+ *   (409) naming missing and extra devices when the set is not current
+ */
+export async function sendMessage(
+  sender: DeviceIdentity,
+  to: string,
+  envelopes: { deviceId: string; content: Bytes }[],
+): Promise<SendReceipt> {
+  const given = new Set(envelopes.map((envelope) => envelope.deviceId))
+  if (given.size !== envelopes.length) {
+    throw new ApiError('invalid-request', 'body.envelopes: one envelope per device', {
+      field: 'envelopes',
+    })
+  }
+
+  const expected = await expectedDevices(sender, to)
+  const missingDevices = [...expected].filter((id) => !given.has(id))
+  const extraDevices = [...given].filter((id) => !expected.has(id))
+  if (missingDevices.length > 0 || extraDevices.length > 0) {
+    throw mismatch(missingDevices, extraDevices)
+  }
+
+  let stored
+  try {
+    stored = await enqueue(
+      sender.deviceId,
+      envelopes.map(({ deviceId, content }) => ({
+        recipientDeviceId: deviceId,
+        content,
+      })),
+    )
+  } catch (error) {
+    // A device was removed between the check and the write: the client
+    // refetches the lists as for any other mismatch.
+    if (error instanceof Error && error.message.includes('vanished')) {
+      throw mismatch([], [])
+    }
+    throw error
+  }
+
+  const hub = deliveryHub()
+  let online = 0
+  for (const envelope of stored) {
+    const { recipientDeviceId, ...wire } = envelope
+    online += hub.publish(recipientDeviceId, { kind: 'envelopes', envelopes: [wire] })
+  }
+  log.debug(
+    { sender: redactId(sender.deviceId), envelopes: stored.length, online },
+    'message accepted',
+  )
+
+  const serverTimestamp = stored[0]?.serverTimestamp ?? Date.now()
+  return {
+    serverTimestamp,
+    envelopes: stored.map(({ recipientDeviceId, seq }) => ({
+      deviceId: recipientDeviceId,
+      seq,
+      serverId: `${recipientDeviceId}.${seq}`,
+    })),
+  }
+}
+
+/** Every device of the recipient, and every device of the sender but itself. */
+async function expectedDevices(sender: DeviceIdentity, to: string): Promise<Set<string>> {
+  const { recipient, own } = await withDb(async (db) => ({
+    recipient: await db.account.findUnique({
+      where: { username: to },
+      select: { id: true, devices: { select: { id: true } } },
+    }),
+    own: await db.device.findMany({
+      where: { accountId: sender.accountId },
+      select: { id: true },
+    }),
+  }))
+  if (!recipient) {
+    throw new ApiError('not-found', `body.to: no account named "${to}"`, { field: 'to' })
+  }
+
+  const expected = new Set(recipient.devices.map((device) => device.id))
+  for (const device of own) expected.add(device.id)
+  expected.delete(sender.deviceId)
+  return expected
+}
+
+function mismatch(missingDevices: string[], extraDevices: string[]): ApiError {
+  return new ApiError(
+    'device-mismatch',
+    'body.envelopes: devices do not match the current device lists',
+    { field: 'envelopes', extra: { missingDevices, extraDevices } },
+  )
+}

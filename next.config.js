@@ -1,0 +1,14 @@
+// @ts-check
+
+/**
+ * Next.js configuration for Tidings.
+ * @type {import('next').NextConfig}
+ */
+const nextConfig = {
+  reactStrictMode: true,
+  poweredByHeader: false,
+  // Native and wasm-backed database drivers load from node_modules at run time.
+  serverExternalPackages: ['better-sqlite3', '@prisma/adapter-better-sqlite3', 'pino'],
+}
+
+export default nextConfig
