@@ -42,7 +42,7 @@ async function sendAll(senders: TestDevice[], targets: TestDevice[], perSender: 
   let failures = 0
   await Promise.all(
     senders.map(async (sender, index) => {
-      const target = targets[index % targets.length]!
+      const target = targets[index % targets.length]
       for (let n = 0; n < perSender; n++) {
         const response = await sender.send(target.username, [
           { deviceId: target.deviceId, content: payload() },
@@ -66,7 +66,7 @@ try {
   const devices = await registerDevices(server.url, 'bench', PAIRS * 2 + 1)
   const senders = devices.slice(0, PAIRS)
   const receivers = devices.slice(PAIRS, PAIRS * 2)
-  const drainer = devices[PAIRS * 2]!
+  const drainer = devices[PAIRS * 2]
 
   // 1. Online delivery, after an unmeasured warm-up.
   const streams = receivers.map((receiver) => receiver.openStream())
@@ -86,7 +86,7 @@ try {
   const latencies = streams
     .flatMap((stream) =>
       stream.envelopes.map(
-        (envelope, i) => stream.arrivals[i]! - sentAt(envelope.content),
+        (envelope, i) => stream.arrivals[i] - sentAt(envelope.content),
       ),
     )
     .sort((a, b) => a - b)
