@@ -77,8 +77,10 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
         String(port),
       ],
       {
+        // The runner's NODE_OPTIONS (the react-server condition) stays out of the server.
         env: {
           ...process.env,
+          NODE_OPTIONS: '',
           DATABASE_URL: databaseUrl,
           NODE_ENV: 'production',
           ...env,
