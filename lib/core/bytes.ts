@@ -44,6 +44,11 @@ export function utf8Bytes(text: string): Bytes {
   return utf8.decode(text) as Bytes
 }
 
+/** Decodes UTF-8 bytes to a string (invalid sequences become U+FFFD). */
+export function utf8Text(bytes: Uint8Array): string {
+  return utf8.encode(bytes)
+}
+
 /** Concatenates byte arrays into a new one. */
 export function concatBytes(...parts: Uint8Array[]): Bytes {
   const length = parts.reduce((sum, part) => sum + part.length, 0)

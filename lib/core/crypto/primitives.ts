@@ -1,0 +1,150 @@
+/**
+ * The primitives, all from noble: X25519 and Ed25519 (@noble/curves),
+ * HKDF and HMAC over SHA-256 (@noble/hashes), XChaCha20-Poly1305
+ * (@noble/ciphers), ML-KEM-768 (@noble/post-quantum). Nothing here is new
+ * cryptography; this file only fixes which functions the protocol uses.
+ */
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { ed25519, x25519 } from '@noble/curves/ed25519.js'
+import { hkdf } from '@noble/hashes/hkdf.js'
+import { hmac } from '@noble/hashes/hmac.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js'
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js'
+
+import type { Bytes } from '../bytes'
+import { DecryptError } from './errors'
+
+/** An X25519 or Ed25519 key pair. */
+export interface KeyPair {
+  publicKey: Bytes
+  secretKey: Bytes
+}
+
+const own = (bytes: Uint8Array): Bytes => new Uint8Array(bytes)
+
+/** Cryptographically secure random bytes (WebCrypto underneath). */
+export function randomBytes(length: number): Bytes {
+  return own(nobleRandomBytes(length))
+}
+
+/** A new X25519 key pair. */
+export function generateDhKeyPair(): KeyPair {
+  const secretKey = own(x25519.utils.randomSecretKey())
+  return { secretKey, publicKey: own(x25519.getPublicKey(secretKey)) }
+}
+
+/** A new Ed25519 key pair (identity keys: they sign, and their X25519 form agrees). */
+export function generateSigningKeyPair(): KeyPair {
+  const secretKey = own(ed25519.utils.randomSecretKey())
+  return { secretKey, publicKey: own(ed25519.getPublicKey(secretKey)) }
+}
+
+/** X25519 of our secret with their public key. Throws on a low-order point. */
+export function dh(secretKey: Uint8Array, publicKey: Uint8Array): Bytes {
+  return own(x25519.getSharedSecret(secretKey, publicKey))
+}
+
+/**
+ * The X25519 form of an Ed25519 identity key (the birational map, as
+ * libsodium's crypto_sign_ed25519_pk_to_curve25519), so one identity key
+ * both signs and takes part in PQXDH.
+ */
+export const identityDh = {
+  publicKey: (edPublicKey: Uint8Array): Bytes =>
+    own(ed25519.utils.toMontgomery(edPublicKey)),
+  secretKey: (edSecretKey: Uint8Array): Bytes =>
+    own(ed25519.utils.toMontgomerySecret(edSecretKey)),
+}
+
+/** Ed25519 signature. */
+export function sign(message: Uint8Array, secretKey: Uint8Array): Bytes {
+  return own(ed25519.sign(message, secretKey))
+}
+
+/** Ed25519 verification; false for any malformed input. */
+export function verify(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+) {
+  try {
+    return ed25519.verify(signature, message, publicKey)
+  } catch {
+    return false
+  }
+}
+
+/** HKDF-SHA-256. */
+export function kdf(
+  ikm: Uint8Array,
+  salt: Uint8Array,
+  info: Uint8Array,
+  length: number,
+): Bytes {
+  return own(hkdf(sha256, ikm, salt, info, length))
+}
+
+/** HMAC-SHA-256. */
+export function mac(key: Uint8Array, message: Uint8Array): Bytes {
+  return own(hmac(sha256, key, message))
+}
+
+/** SHA-256. */
+export function hash(message: Uint8Array): Bytes {
+  return own(sha256(message))
+}
+
+/**
+ * XChaCha20-Poly1305 sealing. Each message key is used once (Double
+ * Ratchet §3.1), and the 24-byte nonce is derived with it, never reused.
+ */
+export function seal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  ad: Uint8Array,
+) {
+  return own(xchacha20poly1305(key, nonce, ad).encrypt(plaintext))
+}
+
+/** Opens what `seal` made. @throws {DecryptError} on any authentication failure */
+export function open(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ciphertext: Uint8Array,
+  ad: Uint8Array,
+  operation: string,
+): Bytes {
+  try {
+    return own(xchacha20poly1305(key, nonce, ad).decrypt(ciphertext))
+  } catch (cause) {
+    throw new DecryptError(operation, { cause })
+  }
+}
+
+/** ML-KEM-768 (FIPS 203), the PQXDH post-quantum KEM. */
+export const kem = {
+  publicKeyBytes: 1184,
+  cipherTextBytes: 1088,
+  keygen: (): KeyPair => {
+    const { publicKey, secretKey } = ml_kem768.keygen()
+    return { publicKey: own(publicKey), secretKey: own(secretKey) }
+  },
+  encapsulate: (publicKey: Uint8Array) => {
+    const { cipherText, sharedSecret } = ml_kem768.encapsulate(publicKey)
+    return { cipherText: own(cipherText), sharedSecret: own(sharedSecret) }
+  },
+  decapsulate: (cipherText: Uint8Array, secretKey: Uint8Array): Bytes =>
+    // ML-KEM decapsulation never fails: a bad ciphertext gives an unrelated
+    // secret (implicit rejection), caught later by the AEAD.
+    own(ml_kem768.decapsulate(cipherText, new Uint8Array(secretKey))),
+}
+
+/** Constant-time equality for secrets and MACs. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0)
+  return diff === 0
+}

@@ -1,0 +1,264 @@
+/**
+ * Sessions between our device and one of theirs, Sesame-style: one active
+ * session, older ones kept (at most 40, as libsignal) so delayed messages
+ * still decrypt. The first messages of a session we start carry the PQXDH
+ * prekey header until the other side answers.
+ *
+ * When both devices start a session at the same time, both keep the one
+ * started by the device whose id sorts first, so they settle on one session
+ * without another round trip; the other still decrypts its in-flight messages.
+ *
+ * Every function returns a new record and never changes its input.
+ */
+import type { Bytes } from '../bytes'
+import { deviceIdFromIdentityKey } from '../device-id'
+import { DecryptError, DuplicateMessageError, UntrustedKeyError } from './errors'
+import type { DeviceKeys } from './keys'
+import { pad, unpad } from './padding'
+import { initiate, respond, type ConsumedPrekeys, type PrekeyBundle } from './pqxdh'
+import type { KeyPair } from './primitives'
+import {
+  cloneState,
+  initReceiver,
+  initSender,
+  ratchetDecrypt,
+  ratchetEncrypt,
+  type RatchetState,
+} from './ratchet'
+import {
+  decodeMessage,
+  encodeHeader,
+  encodeMessage,
+  encodePrekeyMessage,
+  type PrekeyHeader,
+} from './wire'
+
+/** Old sessions kept per remote device (libsignal's ARCHIVED_STATES_MAX_LENGTH). */
+export const MAX_ARCHIVED_SESSIONS = 40
+
+/** One Double Ratchet session with a remote device. */
+export interface Session {
+  ratchet: RatchetState
+  associatedData: Bytes
+  /** The PQXDH ephemeral key: names the session on both sides. */
+  baseKey: Bytes
+  /** Set while we started the session and have not heard back on it. */
+  pendingPrekey: PrekeyHeader | null
+  initiatedBy: 'us' | 'them'
+}
+
+/** All sessions with one remote device (serializable). */
+export interface SessionRecord {
+  theirDeviceId: string
+  theirIdentityKey: Bytes
+  active: Session | null
+  /** Newest first. */
+  archived: Session[]
+}
+
+/** Where a decryption happens: our keys and who is who. */
+export interface DecryptContext {
+  ourKeys: DeviceKeys
+  ourDeviceId: string
+  theirDeviceId: string
+}
+
+/**
+ * Starts a session from a contact device's bundle (the caller has checked
+ * that the device is on the contact's signed device list).
+ * @throws {UntrustedKeyError} when the bundle is not the expected device's
+ */
+export function startSession(
+  record: SessionRecord | null,
+  ourIdentity: KeyPair,
+  theirDeviceId: string,
+  bundle: PrekeyBundle,
+): SessionRecord {
+  if (deviceIdFromIdentityKey(bundle.identityKey) !== theirDeviceId) {
+    throw new UntrustedKeyError('startSession: bundle identity key is not that device')
+  }
+  const { sharedSecret, associatedData, prekey } = initiate(ourIdentity, bundle)
+  const session: Session = {
+    ratchet: initSender(sharedSecret, bundle.signedPrekey.publicKey),
+    associatedData,
+    baseKey: prekey.ephemeralKey,
+    pendingPrekey: prekey,
+    initiatedBy: 'us',
+  }
+  sharedSecret.fill(0)
+  return withActive(record, theirDeviceId, bundle.identityKey, session)
+}
+
+/**
+ * Encrypts padded plaintext on the active session.
+ * @throws {Error} when there is no active session (start one first)
+ */
+export function encrypt(record: SessionRecord, plaintext: Uint8Array) {
+  const session = record.active
+  if (!session) throw new Error('encrypt: no session with this device')
+
+  const sealed = ratchetEncrypt(
+    session.ratchet,
+    pad(plaintext),
+    session.associatedData,
+    encodeHeader,
+  )
+  const message = encodeMessage(sealed.headerBytes, sealed.ciphertext)
+  const next: SessionRecord = {
+    ...record,
+    active: { ...session, ratchet: sealed.state },
+  }
+  return {
+    record: next,
+    message: session.pendingPrekey
+      ? encodePrekeyMessage(session.pendingPrekey, message)
+      : message,
+  }
+}
+
+/**
+ * Decrypts a message from the remote device.
+ * @returns the next record, the plaintext, and the one-time prekeys a
+ *   first message used up (delete them in the same write)
+ * @throws {DuplicateMessageError} for a message already decrypted
+ * @throws {DecryptError} on any authentication failure
+ * @throws {UntrustedKeyError} for a first message from another identity or
+ *   naming prekeys we no longer have
+ * @throws {RangeError} for bytes that are not a message
+ */
+export function decrypt(
+  record: SessionRecord | null,
+  context: DecryptContext,
+  bytes: Uint8Array,
+): { record: SessionRecord; plaintext: Bytes; consumed: ConsumedPrekeys | null } {
+  const wire = decodeMessage(bytes)
+  const sessions = record ? [record.active, ...record.archived].filter(isSession) : []
+
+  // A first message we already built a session from goes to that session.
+  const known =
+    wire.type === 'prekey'
+      ? sessions.find((s) => equal(s.baseKey, wire.prekey.ephemeralKey))
+      : undefined
+
+  if (wire.type === 'message' || known) {
+    if (!record) throw new DecryptError('decrypt')
+    const candidates = known ? [known] : sessions
+    let duplicate: DuplicateMessageError | undefined
+    for (const session of candidates) {
+      try {
+        const opened = ratchetDecrypt(
+          session.ratchet,
+          wire.header,
+          wire.headerBytes,
+          wire.ciphertext,
+          session.associatedData,
+        )
+        const updated: Session = {
+          ...session,
+          ratchet: opened.state,
+          // An answer on a session we started: stop sending the prekey header.
+          pendingPrekey: null,
+        }
+        return {
+          record: replaceSession(record, session, updated),
+          plaintext: unpad(opened.plaintext),
+          consumed: null,
+        }
+      } catch (error) {
+        if (error instanceof DuplicateMessageError) duplicate = error
+        else if (!(error instanceof DecryptError) && !(error instanceof RangeError))
+          throw error
+      }
+    }
+    throw duplicate ?? new DecryptError('decrypt')
+  }
+
+  // A new session started by them.
+  const prekey = wire.prekey
+  if (deviceIdFromIdentityKey(prekey.identityKey) !== context.theirDeviceId) {
+    throw new UntrustedKeyError('decrypt: first message is not from that device')
+  }
+  const agreed = respond(context.ourKeys, prekey)
+  const ratchet = initReceiver(agreed.sharedSecret, agreed.signedPrekey)
+  agreed.sharedSecret.fill(0)
+  const opened = ratchetDecrypt(
+    ratchet,
+    wire.header,
+    wire.headerBytes,
+    wire.ciphertext,
+    agreed.associatedData,
+  )
+  const session: Session = {
+    ratchet: opened.state,
+    associatedData: agreed.associatedData,
+    baseKey: prekey.ephemeralKey,
+    pendingPrekey: null,
+    initiatedBy: 'them',
+  }
+
+  // Simultaneous start: keep the session started by the device whose id sorts first.
+  const ours = record?.active
+  const keepOurs =
+    ours?.initiatedBy === 'us' &&
+    ours.pendingPrekey !== null &&
+    context.ourDeviceId < context.theirDeviceId
+  const next = keepOurs
+    ? {
+        ...record!,
+        archived: [session, ...record!.archived].slice(0, MAX_ARCHIVED_SESSIONS),
+      }
+    : withActive(record, context.theirDeviceId, prekey.identityKey, session)
+
+  return { record: next, plaintext: unpad(opened.plaintext), consumed: agreed.consumed }
+}
+
+function withActive(
+  record: SessionRecord | null,
+  theirDeviceId: string,
+  theirIdentityKey: Bytes,
+  session: Session,
+): SessionRecord {
+  const archived = record ? [record.active, ...record.archived].filter(isSession) : []
+  return {
+    theirDeviceId,
+    theirIdentityKey: new Uint8Array(theirIdentityKey),
+    active: session,
+    archived: archived.slice(0, MAX_ARCHIVED_SESSIONS),
+  }
+}
+
+function replaceSession(
+  record: SessionRecord,
+  old: Session,
+  updated: Session,
+): SessionRecord {
+  return {
+    ...record,
+    active: record.active === old ? updated : record.active,
+    archived: record.archived.map((session) => (session === old ? updated : session)),
+  }
+}
+
+function isSession(session: Session | null): session is Session {
+  return session !== null
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i])
+}
+
+/** A deep copy of a record (for callers that keep several versions). */
+export function cloneRecord(record: SessionRecord): SessionRecord {
+  const copy = (session: Session): Session => ({
+    ...session,
+    ratchet: cloneState(session.ratchet),
+    associatedData: new Uint8Array(session.associatedData),
+    baseKey: new Uint8Array(session.baseKey),
+  })
+  return {
+    ...record,
+    theirIdentityKey: new Uint8Array(record.theirIdentityKey),
+    active: record.active && copy(record.active),
+    archived: record.archived.map(copy),
+  }
+}

@@ -1,0 +1,98 @@
+/** Two devices with real keys and a session between them, for the crypto tests. */
+import { toBase64 } from '../../../lib/core/bytes'
+import { deviceIdFromIdentityKey } from '../../../lib/core/device-id'
+import { createDeviceKeys, type DeviceKeys } from '../../../lib/core/crypto/keys'
+import type { PrekeyBundle } from '../../../lib/core/crypto/pqxdh'
+import {
+  decrypt,
+  encrypt,
+  startSession,
+  type SessionRecord,
+} from '../../../lib/core/crypto/session'
+
+export interface Party {
+  keys: DeviceKeys
+  deviceId: string
+  record: SessionRecord | null
+}
+
+export function newParty(oneTimeCount = 2): Party {
+  const { keys } = createDeviceKeys(oneTimeCount)
+  return {
+    keys,
+    deviceId: deviceIdFromIdentityKey(keys.identity.publicKey),
+    record: null,
+  }
+}
+
+/** The bundle a server would hand out, taking one one-time key of each kind. */
+export function bundleOf(party: Party, withOneTime = true): PrekeyBundle {
+  const spk = party.keys.signedPrekeys[0]
+  const kemKey = withOneTime
+    ? (party.keys.oneTimeKemPrekeys[0] ?? party.keys.lastResortKemPrekey)
+    : party.keys.lastResortKemPrekey
+  const ec = withOneTime ? party.keys.oneTimePrekeys[0] : undefined
+  return {
+    identityKey: party.keys.identity.publicKey,
+    signedPrekey: {
+      keyId: spk.keyId,
+      publicKey: spk.keyPair.publicKey,
+      signature: spk.signature,
+    },
+    kemPrekey: {
+      keyId: kemKey.keyId,
+      publicKey: kemKey.keyPair.publicKey,
+      signature: kemKey.signature,
+    },
+    oneTimePrekey: ec ? { keyId: ec.keyId, publicKey: ec.keyPair.publicKey } : null,
+  }
+}
+
+/** `from` starts a session with `to`. */
+export function connect(from: Party, to: Party, withOneTime = true): void {
+  from.record = startSession(
+    from.record,
+    from.keys.identity,
+    to.deviceId,
+    bundleOf(to, withOneTime),
+  )
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** Encrypts text from `from` to `to`, updating `from`'s record. */
+export function send(from: Party, text: string): Uint8Array {
+  const out = encrypt(from.record!, encoder.encode(text))
+  from.record = out.record
+  return out.message
+}
+
+/** Decrypts at `to`, updating its record and deleting used one-time keys. */
+export function receive(to: Party, from: Party, message: Uint8Array): string {
+  const out = decrypt(
+    to.record,
+    { ourKeys: to.keys, ourDeviceId: to.deviceId, theirDeviceId: from.deviceId },
+    message,
+  )
+  to.record = out.record
+  if (out.consumed) {
+    const { oneTimePrekeyId, oneTimeKemPrekeyId } = out.consumed
+    to.keys = {
+      ...to.keys,
+      oneTimePrekeys: to.keys.oneTimePrekeys.filter((k) => k.keyId !== oneTimePrekeyId),
+      oneTimeKemPrekeys: to.keys.oneTimeKemPrekeys.filter(
+        (k) => k.keyId !== oneTimeKemPrekeyId,
+      ),
+    }
+  }
+  return decoder.decode(out.plaintext)
+}
+
+/** What a stored record looks like after IndexedDB's structured clone. */
+export function storeAndRestore<T>(value: T): T {
+  return structuredClone(value)
+}
+
+export const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
+export const b64 = toBase64
