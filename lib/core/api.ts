@@ -46,6 +46,9 @@ function base64Bytes(size: number | { min: number; max: number }) {
 
 const keyId = z.int().min(0).max(0xffffff)
 
+/** Sequence numbers fit a signed 32-bit column on every store. */
+export const MAX_SEQ = 2 ** 31 - 1
+
 export const username = z
   .string()
   .transform((name) => name.toLowerCase())
@@ -127,12 +130,12 @@ export type SendRequest = z.input<typeof sendRequest>
 
 /** POST /api/envelopes/ack: sequence numbers the device has stored. */
 export const ackRequest = z.strictObject({
-  seqs: z.array(z.int().min(1)).min(1).max(MAX_ACKS_PER_REQUEST),
+  seqs: z.array(z.int().min(1).max(MAX_SEQ)).min(1).max(MAX_ACKS_PER_REQUEST),
 })
 
 /** GET /api/envelopes query. */
 export const queueQuery = z.strictObject({
-  after: z.coerce.number().int().min(0).default(0),
+  after: z.coerce.number().int().min(0).max(MAX_SEQ).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 })
 

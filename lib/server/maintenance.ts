@@ -1,5 +1,6 @@
 import 'server-only'
 
+import { sweepCredentialCache } from './auth/credentials'
 import { withDb } from './db/client'
 import { sweepBuckets } from './http/rate-limit'
 import { logger } from './log'
@@ -8,9 +9,9 @@ import { deleteExpired } from './relay/queue'
 const log = logger('maintenance')
 
 /** How often expired envelopes, challenges and credentials are swept. */
-const SWEEP_EVERY_MS = 60 * 60 * 1000
+const SWEEP_EVERY_MS = 10 * 60 * 1000
 
-/** Sweeps now, then every hour, for the life of the process. */
+/** Sweeps now, then every 10 minutes, for the life of the process. */
 export function startMaintenance(): void {
   const sweep = async () => {
     try {
@@ -24,6 +25,7 @@ export function startMaintenance(): void {
         ).count,
       }))
       sweepBuckets(now.getTime())
+      sweepCredentialCache(now.getTime())
       if (envelopes + challenges + credentials > 0) {
         log.info({ envelopes, challenges, credentials }, 'swept expired records')
       }

@@ -220,7 +220,13 @@ describe('presence', () => {
 
     assert.equal(whileOpen.online, true)
     assert.equal(afterClose.online, false)
-    assert.ok(Date.now() - afterClose.lastSeenAt < 10_000)
+    assert.ok(Date.now() - afterClose.lastSeenAt < 70_000, 'last seen within the minute')
+    assert.equal(
+      afterClose.lastSeenAt % 60_000,
+      0,
+      'contacts see minutes, not milliseconds',
+    )
+    assert.equal('devices' in afterClose, false, 'contacts do not see devices')
   })
 })
 

@@ -91,6 +91,40 @@ describe('relay', () => {
     )
   })
 
+  test('a cursor past the end of the queue still gets every envelope', async () => {
+    const [alice, bob] = await registerDevices(server.url, 'stale', 2)
+    await alice.send(bob.username, [
+      { deviceId: bob.deviceId, content: bytes('after restore') },
+    ])
+
+    const stream = bob.openStream('999999')
+    await stream.synced
+    stream.close()
+
+    assert.deepEqual(
+      stream.envelopes.map((e) => text(e.content)),
+      ['after restore'],
+    )
+  })
+
+  test('a device may hold five streams at once; a sixth is refused with 429', async () => {
+    const [device] = await registerDevices(server.url, 'streams', 1)
+    const open = Array.from({ length: 5 }, () => device.openStream())
+    await Promise.all(open.map((stream) => stream.synced))
+
+    const sixth = await device.request('GET', '/api/stream')
+    for (const stream of open) stream.close()
+
+    assert.equal(sixth.status, 429)
+    assert.equal(sixth.headers.get('retry-after'), '5')
+    assert.deepEqual(await sixth.json(), {
+      error: {
+        code: 'rate-limited',
+        message: 'stream: too many open streams for this device',
+      },
+    })
+  })
+
   test('backlog and live envelopes meet without gap or duplicate', async () => {
     const [alice, bob] = await registerDevices(server.url, 'seam', 2)
     const sendMany = async (from: number, count: number) => {

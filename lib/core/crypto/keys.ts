@@ -5,7 +5,8 @@
  * a versioned device list. Per device: an Ed25519 identity key (its X25519
  * form takes part in PQXDH), a signed X25519 prekey rotated every 2 days
  * (the previous ones kept for late messages), a signed last-resort ML-KEM
- * prekey, and batches of one-time X25519 and signed ML-KEM prekeys.
+ * prekey (rotated with it), and batches of one-time X25519 and signed
+ * ML-KEM prekeys.
  */
 import type { Bytes } from '../bytes'
 import { encodeDeviceList } from '../device-list'
@@ -37,7 +38,8 @@ export interface DeviceKeys {
   identity: KeyPair
   /** Newest first; the first is the one published. */
   signedPrekeys: SignedPrekeyRecord[]
-  lastResortKemPrekey: SignedPrekeyRecord
+  /** Newest first; rotated with the signed prekey, old ones kept for the grace period. */
+  lastResortKemPrekeys: SignedPrekeyRecord[]
   oneTimePrekeys: { keyId: number; keyPair: KeyPair }[]
   oneTimeKemPrekeys: SignedPrekeyRecord[]
   nextKeyId: number
@@ -100,7 +102,7 @@ export function createDeviceKeys(
   let keys: DeviceKeys = {
     identity,
     signedPrekeys: [signedPrekey(identity, 1, 'x25519', now)],
-    lastResortKemPrekey: signedPrekey(identity, 2, 'mlkem768', now),
+    lastResortKemPrekeys: [signedPrekey(identity, 2, 'mlkem768', now)],
     oneTimePrekeys: [],
     oneTimeKemPrekeys: [],
     nextKeyId: 3,
@@ -109,7 +111,7 @@ export function createDeviceKeys(
   keys = oneTime.keys
   const upload: Required<PrekeyUpload> = {
     signedPrekey: publicPart(keys.signedPrekeys[0]),
-    lastResortKemPrekey: publicPart(keys.lastResortKemPrekey),
+    lastResortKemPrekey: publicPart(keys.lastResortKemPrekeys[0]),
     oneTimePrekeys: oneTime.upload.oneTimePrekeys ?? [],
     oneTimeKemPrekeys: oneTime.upload.oneTimeKemPrekeys ?? [],
   }
@@ -147,9 +149,9 @@ export function addOneTimePrekeys(keys: DeviceKeys, count: number, now = Date.no
 }
 
 /**
- * Keeps the prekeys fresh: a new signed prekey every 2 days (old ones
- * dropped after the grace period), and a new batch of one-time keys when
- * the server reports fewer than 10 left.
+ * Keeps the prekeys fresh: a new signed prekey and last-resort ML-KEM
+ * prekey every 2 days (old ones dropped after the grace period), and a new
+ * batch of one-time keys when the server reports fewer than 10 left.
  * @returns the next keys, and the upload (null when nothing is due)
  */
 export function maintainPrekeys(
@@ -160,20 +162,22 @@ export function maintainPrekeys(
   let next = keys
   const upload: PrekeyUpload = {}
 
+  // The last-resort ML-KEM key rotates with the signed prekey (PQXDH §4.1),
+  // so a later compromise does not expose the KEM secret of old sessions.
   const current = next.signedPrekeys[0]
   if (!current || now - current.createdAt >= SIGNED_PREKEY_ROTATION_MS) {
     const fresh = signedPrekey(next.identity, next.nextKeyId, 'x25519', now)
+    const freshKem = signedPrekey(next.identity, next.nextKeyId + 1, 'mlkem768', now)
+    const recent = (old: SignedPrekeyRecord) =>
+      now - old.createdAt < SIGNED_PREKEY_GRACE_MS
     next = {
       ...next,
-      nextKeyId: next.nextKeyId + 1,
-      signedPrekeys: [
-        fresh,
-        ...next.signedPrekeys.filter(
-          (old) => now - old.createdAt < SIGNED_PREKEY_GRACE_MS,
-        ),
-      ],
+      nextKeyId: next.nextKeyId + 2,
+      signedPrekeys: [fresh, ...next.signedPrekeys.filter(recent)],
+      lastResortKemPrekeys: [freshKem, ...next.lastResortKemPrekeys.filter(recent)],
     }
     upload.signedPrekey = publicPart(fresh)
+    upload.lastResortKemPrekey = publicPart(freshKem)
   }
 
   const low = Math.min(serverStock.oneTimePrekeys, serverStock.oneTimeKemPrekeys)

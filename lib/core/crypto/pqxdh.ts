@@ -49,6 +49,9 @@ export function initiate(ourIdentity: KeyPair, bundle: PrekeyBundle) {
   checkBytes('bundle.identityKey', bundle.identityKey, 32)
   checkBytes('bundle.signedPrekey.publicKey', bundle.signedPrekey.publicKey, 32)
   checkBytes('bundle.kemPrekey.publicKey', bundle.kemPrekey.publicKey, kem.publicKeyBytes)
+  if (bundle.oneTimePrekey) {
+    checkBytes('bundle.oneTimePrekey.publicKey', bundle.oneTimePrekey.publicKey, 32)
+  }
 
   const spk = bundle.signedPrekey
   const pqspk = bundle.kemPrekey
@@ -120,9 +123,7 @@ export function respond(ourKeys: DeviceKeys, prekey: PrekeyHeader) {
   )
   const kemKey =
     oneTimeKem ??
-    (ourKeys.lastResortKemPrekey.keyId === prekey.kemPrekeyId
-      ? ourKeys.lastResortKemPrekey
-      : undefined)
+    ourKeys.lastResortKemPrekeys.find((key) => key.keyId === prekey.kemPrekeyId)
   if (!kemKey) throw new UntrustedKeyError('respond: unknown ML-KEM prekey')
 
   let oneTimeSecret: Bytes | undefined

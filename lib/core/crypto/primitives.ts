@@ -40,9 +40,17 @@ export function generateSigningKeyPair(): KeyPair {
   return { secretKey, publicKey: own(ed25519.getPublicKey(secretKey)) }
 }
 
-/** X25519 of our secret with their public key. Throws on a low-order point. */
+/**
+ * X25519 of our secret with their public key.
+ * @throws {DecryptError} for a low-order or malformed public key (RFC 7748 §6.1's
+ *   all-zero check): such a key can only come from a forged message
+ */
 export function dh(secretKey: Uint8Array, publicKey: Uint8Array): Bytes {
-  return own(x25519.getSharedSecret(secretKey, publicKey))
+  try {
+    return own(x25519.getSharedSecret(secretKey, publicKey))
+  } catch (cause) {
+    throw new DecryptError('dh', { cause })
+  }
 }
 
 /**

@@ -153,17 +153,18 @@ export function ratchetDecrypt(
   headerBytes: Uint8Array,
   ciphertext: Uint8Array,
   ad: Uint8Array,
+  maxJump = MAX_FORWARD_JUMPS,
 ): { state: RatchetState; plaintext: Bytes } {
   const next = cloneState(state)
   let chain = next.receivers.find((c) => equal(c.ratchetKey, header.ratchetKey))
 
   if (!chain) {
     const current = next.receivers[0]
-    if (current) skipKeys(current, header.previousCounter)
+    if (current) skipKeys(current, header.previousCounter, maxJump)
     chain = dhRatchet(next, header.ratchetKey)
   }
 
-  const messageKey = takeMessageKey(chain, header.counter)
+  const messageKey = takeMessageKey(chain, header.counter, maxJump)
   const { key, nonce } = messageCipher(messageKey)
   const plaintext = open(
     key,
@@ -203,33 +204,35 @@ function dhRatchet(state: RatchetState, theirRatchetKey: Bytes): ReceiverChain {
 }
 
 /** Derives and stores the keys of messages skipped before `until`. */
-function skipKeys(chain: ReceiverChain, until: number): void {
-  if (until - chain.index > MAX_FORWARD_JUMPS) {
+function skipKeys(chain: ReceiverChain, until: number, maxJump: number): void {
+  if (until - chain.index > maxJump) {
     throw new MessageOutOfBoundsError(
-      `ratchetDecrypt: ${until - chain.index} skipped messages, at most ${MAX_FORWARD_JUMPS}`,
+      `ratchetDecrypt: ${until - chain.index} skipped messages, at most ${maxJump}`,
     )
   }
+  // Only the newest MAX_SKIPPED_KEYS are kept (libsignal drops the oldest),
+  // so keys that would be dropped at once are never stored.
+  const keepFrom = until - MAX_SKIPPED_KEYS
   while (chain.index < until) {
     const { chainKey, messageKey } = chainStep(chain.chainKey)
-    chain.skipped.push({ index: chain.index, messageKey })
+    if (chain.index >= keepFrom) chain.skipped.push({ index: chain.index, messageKey })
     chain.chainKey = chainKey
     chain.index += 1
   }
-  // The oldest skipped keys go first (libsignal drops them the same way).
   if (chain.skipped.length > MAX_SKIPPED_KEYS) {
     chain.skipped.splice(0, chain.skipped.length - MAX_SKIPPED_KEYS)
   }
 }
 
 /** The key for message `counter` of a chain; a used key leaves the state. */
-function takeMessageKey(chain: ReceiverChain, counter: number): Bytes {
+function takeMessageKey(chain: ReceiverChain, counter: number, maxJump: number): Bytes {
   if (counter < chain.index) {
     const at = chain.skipped.findIndex((entry) => entry.index === counter)
     if (at < 0) throw new DuplicateMessageError('ratchetDecrypt')
     const [entry] = chain.skipped.splice(at, 1)
     return entry.messageKey
   }
-  skipKeys(chain, counter)
+  skipKeys(chain, counter, maxJump)
   const { chainKey, messageKey } = chainStep(chain.chainKey)
   chain.chainKey = chainKey
   chain.index += 1

@@ -12,7 +12,12 @@
  */
 import type { Bytes } from '../bytes'
 import { deviceIdFromIdentityKey } from '../device-id'
-import { DecryptError, DuplicateMessageError, UntrustedKeyError } from './errors'
+import {
+  DecryptError,
+  DuplicateMessageError,
+  MessageOutOfBoundsError,
+  UntrustedKeyError,
+} from './errors'
 import type { DeviceKeys } from './keys'
 import { pad, unpad } from './padding'
 import { initiate, respond, type ConsumedPrekeys, type PrekeyBundle } from './pqxdh'
@@ -20,6 +25,8 @@ import type { KeyPair } from './primitives'
 import {
   cloneState,
   initReceiver,
+  MAX_FORWARD_JUMPS,
+  MAX_SKIPPED_KEYS,
   initSender,
   ratchetDecrypt,
   ratchetEncrypt,
@@ -142,8 +149,18 @@ export function decrypt(
 
   if (wire.type === 'message' || known) {
     if (!record) throw new DecryptError('decrypt')
-    const candidates = known ? [known] : sessions
-    let duplicate: DuplicateMessageError | undefined
+    // Ratchet keys are unique per session, so the owner of the key is tried
+    // alone; only an unknown key (a new chain) is tried on every session, and
+    // on old sessions with a short jump bound, so a forged header cannot make
+    // 41 sessions each derive 25,000 keys.
+    const owner =
+      known ??
+      sessions.find((s) =>
+        s.ratchet.receivers.some((c) => equal(c.ratchetKey, wire.header.ratchetKey)),
+      )
+    const candidates = owner ? [owner] : sessions
+
+    let failure: Error | undefined
     for (const session of candidates) {
       try {
         const opened = ratchetDecrypt(
@@ -152,6 +169,7 @@ export function decrypt(
           wire.headerBytes,
           wire.ciphertext,
           session.associatedData,
+          owner || session === record.active ? MAX_FORWARD_JUMPS : MAX_SKIPPED_KEYS,
         )
         const updated: Session = {
           ...session,
@@ -159,21 +177,24 @@ export function decrypt(
           // An answer on a session we started: stop sending the prekey header.
           pendingPrekey: null,
         }
-        return {
-          record: replaceSession(record, session, updated),
-          plaintext: unpad(opened.plaintext),
-          consumed: null,
-        }
+        // Padding is checked once the message is authentic, outside the retries.
+        const plaintext = unpad(opened.plaintext)
+        return { record: promote(record, session, updated), plaintext, consumed: null }
       } catch (error) {
-        if (error instanceof DuplicateMessageError) duplicate = error
-        else if (!(error instanceof DecryptError) && !(error instanceof RangeError))
-          throw error
+        if (error instanceof RangeError && error.message.startsWith('unpad')) throw error
+        if (error instanceof DuplicateMessageError) failure = error
+        else if (error instanceof MessageOutOfBoundsError) failure ??= error
+        else if (!(error instanceof DecryptError)) throw error
       }
     }
-    throw duplicate ?? new DecryptError('decrypt')
+    throw failure ?? new DecryptError('decrypt')
   }
 
   // A new session started by them.
+  // Limitation: a first message that used no one-time prekey can be replayed
+  // once its session has left the 40 kept here, while its signed prekey is
+  // still within the grace period (X3DH and PQXDH share this, §4.2 of the
+  // spec); keeping the base keys of processed first messages would stop it.
   const prekey = wire.prekey
   if (deviceIdFromIdentityKey(prekey.identityKey) !== context.theirDeviceId) {
     throw new UntrustedKeyError('decrypt: first message is not from that device')
@@ -209,7 +230,8 @@ export function decrypt(
       }
     : withActive(record, context.theirDeviceId, prekey.identityKey, session)
 
-  return { record: next, plaintext: unpad(opened.plaintext), consumed: agreed.consumed }
+  const plaintext = unpad(opened.plaintext)
+  return { record: next, plaintext, consumed: agreed.consumed }
 }
 
 function withActive(
@@ -227,15 +249,23 @@ function withActive(
   }
 }
 
-function replaceSession(
-  record: SessionRecord,
-  old: Session,
-  updated: Session,
-): SessionRecord {
+/**
+ * Stores the updated session; an old session that decrypted becomes the
+ * active one (Sesame: the other side is evidently using it).
+ */
+function promote(record: SessionRecord, old: Session, updated: Session): SessionRecord {
+  if (record.active === old) return { ...record, active: updated }
+  // Limitation: a delayed message on a session the other device has since
+  // abandoned (say, after it lost its state) promotes that session too; our
+  // next messages then fail there until its next first message moves us back.
+  // Signal recovers with retry receipts, which Tidings does not have yet.
+  const archived = [record.active, ...record.archived.filter((s) => s !== old)].filter(
+    isSession,
+  )
   return {
     ...record,
-    active: record.active === old ? updated : record.active,
-    archived: record.archived.map((session) => (session === old ? updated : session)),
+    active: updated,
+    archived: archived.slice(0, MAX_ARCHIVED_SESSIONS),
   }
 }
 

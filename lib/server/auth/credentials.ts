@@ -32,10 +32,11 @@ function tokenHash(token: string): Bytes {
 export interface DeviceIdentity {
   deviceId: string
   accountId: string
+  /** When the credential stops working (ms since the epoch). */
+  expiresAt: number
 }
 
 interface CachedCredential extends DeviceIdentity {
-  expiresAt: number
   checkedAt: number
 }
 
@@ -113,7 +114,8 @@ export async function authenticate(header: string | null): Promise<DeviceIdentit
 
   const cached = cache().get(token)
   if (cached && cached.expiresAt > now && now - cached.checkedAt < CACHE_TTL_MS) {
-    return { deviceId: cached.deviceId, accountId: cached.accountId }
+    const { deviceId, accountId, expiresAt } = cached
+    return { deviceId, accountId, expiresAt }
   }
 
   const credential = await withDb((db) =>
@@ -130,13 +132,18 @@ export async function authenticate(header: string | null): Promise<DeviceIdentit
   const identity = {
     deviceId: credential.device.id,
     accountId: credential.device.accountId,
-  }
-  cache().set(token, {
-    ...identity,
     expiresAt: credential.expiresAt.getTime(),
-    checkedAt: now,
-  })
+  }
+  cache().set(token, { ...identity, checkedAt: now })
   return identity
+}
+
+/** Drops cached credentials that have expired or gone stale. */
+export function sweepCredentialCache(now = Date.now()): void {
+  for (const [token, entry] of cache()) {
+    if (entry.expiresAt <= now || now - entry.checkedAt > CACHE_TTL_MS)
+      cache().delete(token)
+  }
 }
 
 /** Forgets cached credentials of a device (after it is removed). */

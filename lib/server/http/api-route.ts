@@ -176,10 +176,14 @@ async function readParams(next?: NextContext): Promise<Record<string, string>> {
 }
 
 /**
- * The caller's address for per-address limits. Only a proxy we run sets
- * X-Forwarded-For; without one every caller shares one bucket.
+ * The caller's address for per-address limits: the last X-Forwarded-For
+ * entry, the one our own proxy appended (earlier ones are the client's word).
+ *
+ * Limitation: Next.js route handlers do not see the peer address, so without
+ * TRUST_PROXY every unauthenticated caller shares one bucket, and one client
+ * can slow registration and login for all; run behind a proxy in production.
  */
 function clientAddress(request: Request): string {
   if (process.env.TRUST_PROXY !== '1') return 'direct'
-  return request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() || 'unknown'
+  return request.headers.get('x-forwarded-for')?.split(',').pop()?.trim() || 'unknown'
 }

@@ -2,6 +2,10 @@ import 'server-only'
 
 import type { WireEnvelope } from '@/lib/core/api'
 
+import { logger, redactId } from '../log'
+
+const log = logger('hub')
+
 /** Something a device's open stream is told about. */
 export type StreamNotice =
   | { kind: 'envelopes'; envelopes: WireEnvelope[] }
@@ -35,12 +39,26 @@ export class DeliveryHub {
     }
   }
 
-  /** Tells every open stream of a device; returns how many were told. */
+  /**
+   * Tells every open stream of a device; returns how many were told. A
+   * failing stream never fails the sender, whose envelope is already stored.
+   */
   publish(deviceId: string, notice: StreamNotice): number {
     const set = this.#listeners.get(deviceId)
     if (!set) return 0
-    for (const listener of set) listener(notice)
+    for (const listener of set) {
+      try {
+        listener(notice)
+      } catch (error) {
+        log.warn({ device: redactId(deviceId), err: error }, 'stream listener failed')
+      }
+    }
     return set.size
+  }
+
+  /** Open streams of one device here. */
+  streamsOf(deviceId: string): number {
+    return this.#listeners.get(deviceId)?.size ?? 0
   }
 
   /** Whether the device has at least one open stream here. */

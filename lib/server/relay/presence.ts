@@ -14,20 +14,28 @@ export async function markSeen(deviceId: string, now = new Date()): Promise<void
 /** Presence of an account: online when any device has an open stream. */
 export interface Presence {
   online: boolean
-  /** Milliseconds since the epoch; now when online. */
+  /** Milliseconds since the epoch; now when online; to the minute for contacts. */
   lastSeenAt: number
-  devices: { deviceId: string; online: boolean; lastSeenAt: number }[]
+  /** Per device, shown only to the account's own devices. */
+  devices?: { deviceId: string; online: boolean; lastSeenAt: number }[]
 }
 
+const MINUTE = 60_000
+
 /**
- * Presence of the account named `username`, for the chat header.
+ * Presence of the account named `username`, for the chat header. Contacts
+ * see one answer for the whole account, to the minute, not which device
+ * was used when.
  * @throws {ApiError} not-found for an unknown account
  */
-export async function presenceOf(username: string): Promise<Presence> {
+export async function presenceOf(
+  username: string,
+  askingAccountId: string,
+): Promise<Presence> {
   const account = await withDb((db) =>
     db.account.findUnique({
       where: { username },
-      select: { devices: { select: { id: true, lastSeenAt: true } } },
+      select: { id: true, devices: { select: { id: true, lastSeenAt: true } } },
     }),
   )
   if (!account)
@@ -43,9 +51,8 @@ export async function presenceOf(username: string): Promise<Presence> {
       lastSeenAt: online ? now : device.lastSeenAt.getTime(),
     }
   })
-  return {
-    online: devices.some((device) => device.online),
-    lastSeenAt: Math.max(0, ...devices.map((device) => device.lastSeenAt)),
-    devices,
-  }
+  const online = devices.some((device) => device.online)
+  const lastSeenAt = Math.max(0, ...devices.map((device) => device.lastSeenAt))
+  if (account.id === askingAccountId) return { online, lastSeenAt, devices }
+  return { online, lastSeenAt: online ? now : lastSeenAt - (lastSeenAt % MINUTE) }
 }

@@ -3,9 +3,10 @@ import 'server-only'
 import type { WireEnvelope } from '@/lib/core/api'
 
 import type { DeviceIdentity } from '../auth/credentials'
+import { withDb } from '../db/client'
+import { prekeyStock } from '../keys/prekeys'
 import { logger, redactId } from '../log'
 import { deliveryHub, type StreamNotice } from './hub'
-import { prekeyStock } from '../keys/prekeys'
 import { markSeen } from './presence'
 import { readQueue } from './queue'
 
@@ -14,8 +15,17 @@ const log = logger('stream')
 /** A comment line this often keeps proxies and browsers from closing the stream. */
 const HEARTBEAT_MS = 15_000
 
-/** Envelopes per backlog read and per stream event. */
+/** Envelopes per backlog read. */
 const PAGE = 500
+
+/** Base64 bytes per event at most (one envelope always fits, whatever its size). */
+const EVENT_BYTES = 1_000_000
+
+/** Events buffered for a slow reader before the stream waits for it. */
+const BUFFERED_EVENTS = 16
+
+/** Open streams one device may hold at once (tabs, service worker). */
+export const MAX_STREAMS_PER_DEVICE = 5
 
 const encoder = new TextEncoder()
 
@@ -27,10 +37,13 @@ const encoder = new TextEncoder()
  * wrote, skips what it has already written and rereads the store when a live
  * notice does not follow on. Each `envelopes` event carries a JSON array and
  * its `id` is the last sequence in it, so a reconnect with Last-Event-ID
- * resumes right after it. `synced` marks the end of the backlog.
+ * resumes right after it. `synced` marks the end of the backlog. A slow
+ * reader is not buffered without bound: the stream waits for it and rereads
+ * the store when it catches up.
  *
  * Envelopes stay stored until the device acknowledges them; a new stream
- * opened without a cursor delivers every unacknowledged one again.
+ * opened without a cursor delivers every unacknowledged one again. The
+ * stream ends when its credential expires.
  */
 export function openStream(device: DeviceIdentity, cursor: number, signal: AbortSignal) {
   const hub = deliveryHub()
@@ -41,99 +54,140 @@ export function openStream(device: DeviceIdentity, cursor: number, signal: Abort
   let draining = false
   let unsubscribe = () => {}
   let heartbeat: ReturnType<typeof setInterval> | undefined
+  let expiry: ReturnType<typeof setTimeout> | undefined
   let close = () => {}
+  let wakeWriter = () => {}
 
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const write = (text: string) => {
-        if (!closed) controller.enqueue(encoder.encode(text))
-      }
-      const writeEnvelopes = (envelopes: WireEnvelope[]) => {
-        const last = envelopes[envelopes.length - 1]
-        if (!last) return
-        write(`event: envelopes\nid: ${last.seq}\ndata: ${JSON.stringify(envelopes)}\n\n`)
-        lastSeq = last.seq
-      }
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const write = (text: string) => {
+          if (!closed) controller.enqueue(encoder.encode(text))
+        }
+        const hasRoom = () => (controller.desiredSize ?? 0) > 0
+        const room = () =>
+          hasRoom() || closed
+            ? Promise.resolve()
+            : new Promise<void>((resolve) => (wakeWriter = resolve))
 
-      // Reads the store from lastSeq on until nothing new is left. The check
-      // of `dirty` and the reset of `draining` happen in one synchronous step,
-      // so a notice arriving at any moment is never lost.
-      const drain = async () => {
-        draining = true
-        try {
-          while (dirty && !closed) {
-            dirty = false
-            for (;;) {
-              const page = await readQueue(device.deviceId, lastSeq, PAGE)
-              if (closed) return
-              writeEnvelopes(page)
-              if (page.length < PAGE) break
+        const writeEnvelopes = (envelopes: WireEnvelope[]) => {
+          const last = envelopes[envelopes.length - 1]
+          if (!last) return
+          write(
+            `event: envelopes\nid: ${last.seq}\ndata: ${JSON.stringify(envelopes)}\n\n`,
+          )
+          lastSeq = last.seq
+        }
+
+        // Reads the store from lastSeq on until nothing new is left. The check
+        // of `dirty` and the reset of `draining` happen in one synchronous
+        // step, so a notice arriving at any moment is never lost.
+        const drain = async () => {
+          draining = true
+          try {
+            while (dirty && !closed) {
+              dirty = false
+              for (;;) {
+                const page = capBytes(await readQueue(device.deviceId, lastSeq, PAGE))
+                if (closed) return
+                writeEnvelopes(page.envelopes)
+                if (!page.more) break
+                await room()
+              }
             }
+          } finally {
+            draining = false
           }
-        } finally {
-          draining = false
         }
-      }
-      const kick = () => {
-        dirty = true
-        if (!draining) void drain().catch(fail)
-      }
-      const fail = (error: unknown) => {
-        log.error({ device: redactId(device.deviceId), err: error }, 'queue read failed')
-        close()
-      }
+        const fail = (error: unknown) => {
+          log.error(
+            { device: redactId(device.deviceId), err: error },
+            'queue read failed',
+          )
+          close()
+        }
+        const kick = () => {
+          dirty = true
+          if (!draining) void drain().catch(fail)
+        }
 
-      const onNotice = (notice: StreamNotice) => {
-        switch (notice.kind) {
-          case 'envelopes': {
-            const fresh = notice.envelopes.filter((envelope) => envelope.seq > lastSeq)
-            if (fresh.length === 0) return
-            // Write straight through only when it follows on from what was written.
-            if (!draining && fresh[0]?.seq === lastSeq + 1) writeEnvelopes(fresh)
-            else kick()
-            return
+        const onNotice = (notice: StreamNotice) => {
+          switch (notice.kind) {
+            case 'envelopes': {
+              const fresh = notice.envelopes.filter((envelope) => envelope.seq > lastSeq)
+              if (fresh.length === 0) return
+              // Write straight through only when it follows on from what was
+              // written and the reader keeps up; otherwise reread the store.
+              if (!draining && hasRoom() && fresh[0]?.seq === lastSeq + 1) {
+                writeEnvelopes(fresh)
+              } else {
+                kick()
+              }
+              return
+            }
+            case 'prekeys-low':
+              write(`event: prekeys-low\ndata: ${JSON.stringify(notice)}\n\n`)
+              return
+            default:
+              notice satisfies never
           }
-          case 'prekeys-low':
-            write(`event: prekeys-low\ndata: ${JSON.stringify(notice)}\n\n`)
-            return
-          default:
-            notice satisfies never
         }
-      }
 
-      close = () => {
-        if (closed) return
-        closed = true
-        clearInterval(heartbeat)
-        unsubscribe()
+        close = () => {
+          if (closed) return
+          closed = true
+          clearInterval(heartbeat)
+          clearTimeout(expiry)
+          unsubscribe()
+          wakeWriter()
+          void markSeen(device.deviceId)
+          try {
+            controller.close()
+          } catch {
+            // already closed by the client going away
+          }
+          log.debug({ device: redactId(device.deviceId) }, 'stream closed')
+        }
+
+        // The client may have gone while the credential was being checked.
+        if (signal.aborted) {
+          close()
+          return
+        }
+        // Subscribe before reading the backlog so nothing committed in between is missed.
+        unsubscribe = hub.subscribe(device.deviceId, onNotice)
+        signal.addEventListener('abort', close, { once: true })
+        heartbeat = setInterval(() => write(': keepalive\n\n'), HEARTBEAT_MS)
+        expiry = setTimeout(close, Math.max(0, device.expiresAt - Date.now()))
         void markSeen(device.deviceId)
-        try {
-          controller.close()
-        } catch {
-          // already closed by the client going away
-        }
-        log.debug({ device: redactId(device.deviceId) }, 'stream closed')
-      }
 
-      // Subscribe before reading the backlog so nothing committed in between is missed.
-      unsubscribe = hub.subscribe(device.deviceId, onNotice)
-      signal.addEventListener('abort', close)
-      heartbeat = setInterval(() => write(': keepalive\n\n'), HEARTBEAT_MS)
-      void markSeen(device.deviceId)
+        write('retry: 2000\n\n')
+        void (async () => {
+          // A cursor past the end of the queue (a stale client, a restored
+          // store) would hide every new envelope: start from the beginning.
+          const head = await withDb((db) =>
+            db.device.findUnique({
+              where: { id: device.deviceId },
+              select: { nextSeq: true },
+            }),
+          )
+          if (head && lastSeq >= head.nextSeq) lastSeq = 0
 
-      write('retry: 2000\n\n')
-      void drain()
-        .then(async () => {
+          await drain()
           write(`event: synced\ndata: ${JSON.stringify({ lastSeq })}\n\n`)
           const stock = await prekeyStock(device.deviceId)
           if (stock.low) onNotice({ kind: 'prekeys-low', ...stock.counts })
-        })
-        .catch(fail)
+        })().catch(fail)
+      },
+      pull() {
+        wakeWriter()
+      },
+      cancel() {
+        close()
+      },
     },
-    cancel() {
-      close()
-    },
-  })
+    { highWaterMark: BUFFERED_EVENTS },
+  )
 
   return new Response(stream, {
     headers: {
@@ -145,4 +199,15 @@ export function openStream(device: DeviceIdentity, cursor: number, signal: Abort
       'X-Accel-Buffering': 'no',
     },
   })
+}
+
+/** Cuts a page to about EVENT_BYTES of content; `more` says the store has more. */
+function capBytes(page: WireEnvelope[]): { envelopes: WireEnvelope[]; more: boolean } {
+  let bytes = 0
+  for (let index = 0; index < page.length; index++) {
+    bytes += page[index].content.length
+    if (bytes > EVENT_BYTES && index > 0)
+      return { envelopes: page.slice(0, index), more: true }
+  }
+  return { envelopes: page, more: page.length === PAGE }
 }

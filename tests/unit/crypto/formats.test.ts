@@ -219,7 +219,7 @@ describe('prekeys', () => {
     assert.equal(new Set(ids).size, ids.length, 'key ids never repeat')
   })
 
-  test('the signed prekey rotates after 2 days and the old one is kept for late messages', () => {
+  test('the signed prekeys rotate after 2 days and the old ones are kept for late messages', () => {
     const start = 1_700_000_000_000
     const { keys } = createDeviceKeys(20, start)
 
@@ -236,7 +236,9 @@ describe('prekeys', () => {
 
     assert.equal(early.upload, null)
     assert.ok(due.upload?.signedPrekey)
+    assert.ok(due.upload?.lastResortKemPrekey, 'the last-resort ML-KEM key rotates too')
     assert.equal(due.keys.signedPrekeys.length, 2)
+    assert.equal(due.keys.lastResortKemPrekeys.length, 2)
   })
 
   test('one-time keys are replenished when fewer than 10 remain on the server', () => {

@@ -29,8 +29,8 @@ export function newParty(oneTimeCount = 2): Party {
 export function bundleOf(party: Party, withOneTime = true): PrekeyBundle {
   const spk = party.keys.signedPrekeys[0]
   const kemKey = withOneTime
-    ? (party.keys.oneTimeKemPrekeys[0] ?? party.keys.lastResortKemPrekey)
-    : party.keys.lastResortKemPrekey
+    ? (party.keys.oneTimeKemPrekeys[0] ?? party.keys.lastResortKemPrekeys[0])
+    : party.keys.lastResortKemPrekeys[0]
   const ec = withOneTime ? party.keys.oneTimePrekeys[0] : undefined
   return {
     identityKey: party.keys.identity.publicKey,

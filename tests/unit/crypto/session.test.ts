@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 
+import { x25519 } from '@noble/curves/ed25519.js'
 import fc from 'fast-check'
 
 import {
@@ -10,7 +11,7 @@ import {
   UntrustedKeyError,
 } from '../../../lib/core/crypto/errors'
 import { startSession } from '../../../lib/core/crypto/session'
-import { decodeMessage } from '../../../lib/core/crypto/wire'
+import { decodeMessage, encodeHeader, encodeMessage } from '../../../lib/core/crypto/wire'
 import {
   bundleOf,
   connect,
@@ -149,6 +150,64 @@ describe('sessions', () => {
     receive(bob, alice, send(alice, 'new session'))
 
     assert.equal(receive(bob, alice, delayed), 'delayed on the old session')
+    // Alice's next first message moves Bob back to the session she has.
+    assert.equal(receive(bob, alice, send(alice, 'still here')), 'still here')
+    assert.equal(receive(alice, bob, send(bob, 'welcome back')), 'welcome back')
+  })
+
+  test('starts that cross with an answer in between still settle on one session', () => {
+    const alice = newParty()
+    const bob = newParty()
+    const [low, high] = alice.deviceId < bob.deviceId ? [alice, bob] : [bob, alice]
+    connect(low, high)
+    connect(high, low)
+    const fromLow = send(low, 'first from low')
+    const fromHigh = send(high, 'first from high')
+
+    receive(high, low, fromLow)
+    receive(low, high, send(high, 'answer on the session low started'))
+    receive(low, high, fromHigh)
+    for (let round = 0; round < 3; round++) {
+      receive(high, low, send(low, `low ${round}`))
+      receive(low, high, send(high, `high ${round}`))
+    }
+
+    assert.deepEqual(low.record!.active!.baseKey, high.record!.active!.baseKey)
+  })
+
+  test('a forged message on an unknown chain with a huge counter is refused, changing nothing', () => {
+    const { alice, bob } = pair()
+    receive(bob, alice, send(alice, 'hello'))
+    for (let i = 0; i < 3; i++) {
+      alice.record = null
+      connect(alice, bob)
+      receive(bob, alice, send(alice, `session ${i}`))
+    }
+    const ratchetKey = x25519.getPublicKey(x25519.utils.randomSecretKey())
+    const header = encodeHeader({ ratchetKey, previousCounter: 24_000, counter: 24_000 })
+    const forged = encodeMessage(header, new Uint8Array(64).fill(1))
+    const before = storeAndRestore(bob.record)
+
+    assert.throws(
+      () => receive(bob, alice, forged),
+      (e: Error) => e instanceof DecryptError || e instanceof MessageOutOfBoundsError,
+    )
+    assert.deepEqual(bob.record, before)
+  })
+
+  test('a message whose ratchet key is a low-order point fails as a decryption error', () => {
+    const { alice, bob } = pair()
+    receive(bob, alice, send(alice, 'hello'))
+    const header = encodeHeader({
+      ratchetKey: new Uint8Array(32),
+      previousCounter: 0,
+      counter: 0,
+    })
+
+    assert.throws(
+      () => receive(bob, alice, encodeMessage(header, new Uint8Array(64))),
+      DecryptError,
+    )
   })
 })
 

@@ -41,12 +41,9 @@ export function fixedResponder(): { keys: DeviceKeys; prekey: PrekeyHeader } {
         createdAt: 0,
       },
     ],
-    lastResortKemPrekey: {
-      keyId: 2,
-      keyPair: kemPair,
-      signature: fill(0, 64),
-      createdAt: 0,
-    },
+    lastResortKemPrekeys: [
+      { keyId: 2, keyPair: kemPair, signature: fill(0, 64), createdAt: 0 },
+    ],
     oneTimePrekeys: [],
     oneTimeKemPrekeys: [],
     nextKeyId: 3,

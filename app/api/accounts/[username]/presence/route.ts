@@ -6,5 +6,5 @@ import { presenceOf } from '@/lib/server/relay/presence'
 // GET /api/accounts/:username/presence: online, or when last seen.
 export const GET = apiRoute(
   { operation: 'presence', auth: true, limit: LIMITS.read },
-  async ({ params }) => presenceOf(usernameParam(params)),
+  async ({ params, device }) => presenceOf(usernameParam(params), device.accountId),
 )
