@@ -4,6 +4,7 @@
  */
 import { deviceIdFromIdentityKey } from '../lib/core/device-id'
 import { createDeviceKeys } from '../lib/core/crypto/keys'
+import { x25519Backend } from '../lib/core/crypto/primitives'
 import type { PrekeyBundle } from '../lib/core/crypto/pqxdh'
 import {
   decrypt,
@@ -13,6 +14,8 @@ import {
 } from '../lib/core/crypto/session'
 
 export interface CryptoFigures {
+  /** Which X25519 implementation ran: WebCrypto or noble. */
+  x25519: string
   setupMs: { p50: number; mean: number }
   messageMs: { p50: number; mean: number }
   setupRuns: number
@@ -29,17 +32,20 @@ const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / value
  * same secret and decrypts it. Message: one 100-byte text encrypted by one
  * side and decrypted by the other on an established session.
  */
-export function runCryptoBench(setupRuns = 200, messageRuns = 2000): CryptoFigures {
+export async function runCryptoBench(
+  setupRuns = 200,
+  messageRuns = 2000,
+): Promise<CryptoFigures> {
   const text = new TextEncoder().encode('x'.repeat(100))
   const setups: number[] = []
   let alice: SessionRecord | null = null
   let bob: SessionRecord | null = null
-  let aliceKeys = createDeviceKeys(1).keys
-  let bobKeys = createDeviceKeys(1).keys
+  let aliceKeys = (await createDeviceKeys(1)).keys
+  let bobKeys = (await createDeviceKeys(1)).keys
 
   for (let run = 0; run < setupRuns + 20; run++) {
-    aliceKeys = createDeviceKeys(1).keys
-    bobKeys = createDeviceKeys(1).keys
+    aliceKeys = (await createDeviceKeys(1)).keys
+    bobKeys = (await createDeviceKeys(1)).keys
     const bobId = deviceIdFromIdentityKey(bobKeys.identity.publicKey)
     const aliceId = deviceIdFromIdentityKey(aliceKeys.identity.publicKey)
     const spk = bobKeys.signedPrekeys[0]
@@ -63,13 +69,15 @@ export function runCryptoBench(setupRuns = 200, messageRuns = 2000): CryptoFigur
     }
 
     const start = performance.now()
-    alice = startSession(null, aliceKeys.identity, bobId, bundle)
+    alice = await startSession(null, aliceKeys.identity, bobId, bundle)
     const first = encrypt(alice, text)
     alice = first.record
-    bob = decrypt(
-      null,
-      { ourKeys: bobKeys, ourDeviceId: bobId, theirDeviceId: aliceId },
-      first.message,
+    bob = (
+      await decrypt(
+        null,
+        { ourKeys: bobKeys, ourDeviceId: bobId, theirDeviceId: aliceId },
+        first.message,
+      )
     ).record
     if (run >= 20) setups.push(performance.now() - start)
   }
@@ -81,15 +89,18 @@ export function runCryptoBench(setupRuns = 200, messageRuns = 2000): CryptoFigur
     const start = performance.now()
     const sealed = encrypt(alice!, text)
     alice = sealed.record
-    bob = decrypt(
-      bob,
-      { ourKeys: bobKeys, ourDeviceId: bobId, theirDeviceId: aliceId },
-      sealed.message,
+    bob = (
+      await decrypt(
+        bob,
+        { ourKeys: bobKeys, ourDeviceId: bobId, theirDeviceId: aliceId },
+        sealed.message,
+      )
     ).record
     if (run >= 200) messages.push(performance.now() - start)
   }
 
   return {
+    x25519: (await x25519Backend()).name,
     setupMs: { p50: median(setups), mean: mean(setups) },
     messageMs: { p50: median(messages), mean: mean(messages) },
     setupRuns,

@@ -73,13 +73,13 @@ export function signDeviceList(
   return { bytes, signature: sign(deviceListStatement(bytes), account.secretKey) }
 }
 
-function signedPrekey(
+async function signedPrekey(
   identity: KeyPair,
   keyId: number,
   kind: 'x25519' | 'mlkem768',
   now: number,
-): SignedPrekeyRecord {
-  const keyPair = kind === 'x25519' ? generateDhKeyPair() : kem.keygen()
+): Promise<SignedPrekeyRecord> {
+  const keyPair = kind === 'x25519' ? await generateDhKeyPair() : kem.keygen()
   const signature = sign(prekeyStatement(kind, keyPair.publicKey), identity.secretKey)
   return { keyId, keyPair, signature, createdAt: now }
 }
@@ -94,20 +94,20 @@ const publicPart = ({ keyId, keyPair, signature }: SignedPrekeyRecord) => ({
  * A new device's keys and the upload that publishes them.
  * @param oneTimeCount - one-time prekeys of each kind (at most 100)
  */
-export function createDeviceKeys(
+export async function createDeviceKeys(
   oneTimeCount = MAX_PREKEYS_PER_UPLOAD,
   now = Date.now(),
 ) {
   const identity = generateSigningKeyPair()
   let keys: DeviceKeys = {
     identity,
-    signedPrekeys: [signedPrekey(identity, 1, 'x25519', now)],
-    lastResortKemPrekeys: [signedPrekey(identity, 2, 'mlkem768', now)],
+    signedPrekeys: [await signedPrekey(identity, 1, 'x25519', now)],
+    lastResortKemPrekeys: [await signedPrekey(identity, 2, 'mlkem768', now)],
     oneTimePrekeys: [],
     oneTimeKemPrekeys: [],
     nextKeyId: 3,
   }
-  const oneTime = addOneTimePrekeys(keys, oneTimeCount, now)
+  const oneTime = await addOneTimePrekeys(keys, oneTimeCount, now)
   keys = oneTime.keys
   const upload: Required<PrekeyUpload> = {
     signedPrekey: publicPart(keys.signedPrekeys[0]),
@@ -119,18 +119,23 @@ export function createDeviceKeys(
 }
 
 /** Adds `count` one-time prekeys of each kind (at most 100 per upload). */
-export function addOneTimePrekeys(keys: DeviceKeys, count: number, now = Date.now()) {
+export async function addOneTimePrekeys(
+  keys: DeviceKeys,
+  count: number,
+  now = Date.now(),
+) {
   if (!Number.isInteger(count) || count < 0 || count > MAX_PREKEYS_PER_UPLOAD) {
     throw new RangeError(`"count" expected integer in 0..100, got ${count}`)
   }
   let nextKeyId = keys.nextKeyId
-  const ec = Array.from({ length: count }, () => ({
-    keyId: nextKeyId++,
-    keyPair: generateDhKeyPair(),
-  }))
-  const kemKeys = Array.from({ length: count }, () =>
-    signedPrekey(keys.identity, nextKeyId++, 'mlkem768', now),
-  )
+  const ec: DeviceKeys['oneTimePrekeys'] = []
+  for (let i = 0; i < count; i++) {
+    ec.push({ keyId: nextKeyId++, keyPair: await generateDhKeyPair() })
+  }
+  const kemKeys: SignedPrekeyRecord[] = []
+  for (let i = 0; i < count; i++) {
+    kemKeys.push(await signedPrekey(keys.identity, nextKeyId++, 'mlkem768', now))
+  }
   return {
     keys: {
       ...keys,
@@ -154,11 +159,11 @@ export function addOneTimePrekeys(keys: DeviceKeys, count: number, now = Date.no
  * batch of one-time keys when the server reports fewer than 10 left.
  * @returns the next keys, and the upload (null when nothing is due)
  */
-export function maintainPrekeys(
+export async function maintainPrekeys(
   keys: DeviceKeys,
   serverStock: { oneTimePrekeys: number; oneTimeKemPrekeys: number },
   now = Date.now(),
-): { keys: DeviceKeys; upload: PrekeyUpload | null } {
+): Promise<{ keys: DeviceKeys; upload: PrekeyUpload | null }> {
   let next = keys
   const upload: PrekeyUpload = {}
 
@@ -166,8 +171,13 @@ export function maintainPrekeys(
   // so a later compromise does not expose the KEM secret of old sessions.
   const current = next.signedPrekeys[0]
   if (!current || now - current.createdAt >= SIGNED_PREKEY_ROTATION_MS) {
-    const fresh = signedPrekey(next.identity, next.nextKeyId, 'x25519', now)
-    const freshKem = signedPrekey(next.identity, next.nextKeyId + 1, 'mlkem768', now)
+    const fresh = await signedPrekey(next.identity, next.nextKeyId, 'x25519', now)
+    const freshKem = await signedPrekey(
+      next.identity,
+      next.nextKeyId + 1,
+      'mlkem768',
+      now,
+    )
     const recent = (old: SignedPrekeyRecord) =>
       now - old.createdAt < SIGNED_PREKEY_GRACE_MS
     next = {
@@ -182,7 +192,7 @@ export function maintainPrekeys(
 
   const low = Math.min(serverStock.oneTimePrekeys, serverStock.oneTimeKemPrekeys)
   if (low < PREKEY_LOW_WATERMARK) {
-    const added = addOneTimePrekeys(next, MAX_PREKEYS_PER_UPLOAD - low, now)
+    const added = await addOneTimePrekeys(next, MAX_PREKEYS_PER_UPLOAD - low, now)
     next = added.keys
     Object.assign(upload, added.upload)
   }

@@ -45,7 +45,7 @@ export interface Agreement {
  * derives SK from DH1..DH4 and the KEM shared secret.
  * @throws {UntrustedKeyError} when a prekey signature does not verify
  */
-export function initiate(ourIdentity: KeyPair, bundle: PrekeyBundle) {
+export async function initiate(ourIdentity: KeyPair, bundle: PrekeyBundle) {
   checkBytes('bundle.identityKey', bundle.identityKey, 32)
   checkBytes('bundle.signedPrekey.publicKey', bundle.signedPrekey.publicKey, 32)
   checkBytes('bundle.kemPrekey.publicKey', bundle.kemPrekey.publicKey, kem.publicKeyBytes)
@@ -70,18 +70,19 @@ export function initiate(ourIdentity: KeyPair, bundle: PrekeyBundle) {
     throw new UntrustedKeyError('initiate: ML-KEM prekey signature does not verify')
   }
 
-  const ephemeral = generateDhKeyPair()
+  const ephemeral = await generateDhKeyPair()
   const ourDh = identityDh.secretKey(ourIdentity.secretKey)
   const theirIdentityDh = identityDh.publicKey(bundle.identityKey)
   const { cipherText, sharedSecret: kemSecret } = kem.encapsulate(pqspk.publicKey)
 
-  const parts = [
+  const parts = await Promise.all([
     dh(ourDh, spk.publicKey),
     dh(ephemeral.secretKey, theirIdentityDh),
     dh(ephemeral.secretKey, spk.publicKey),
-  ]
-  if (bundle.oneTimePrekey)
-    parts.push(dh(ephemeral.secretKey, bundle.oneTimePrekey.publicKey))
+    ...(bundle.oneTimePrekey
+      ? [dh(ephemeral.secretKey, bundle.oneTimePrekey.publicKey)]
+      : []),
+  ])
 
   const sharedSecret = kdf(concatBytes(F, ...parts, kemSecret), SALT, INFO, 32)
   for (const part of [ourDh, ephemeral.secretKey, kemSecret, ...parts]) part.fill(0)
@@ -114,7 +115,7 @@ export interface ConsumedPrekeys {
  * decrypting the enclosed message before keeping anything.
  * @throws {UntrustedKeyError} when a named prekey is unknown (used, or expired)
  */
-export function respond(ourKeys: DeviceKeys, prekey: PrekeyHeader) {
+export async function respond(ourKeys: DeviceKeys, prekey: PrekeyHeader) {
   const spk = ourKeys.signedPrekeys.find((key) => key.keyId === prekey.signedPrekeyId)
   if (!spk) throw new UntrustedKeyError('respond: unknown signed prekey')
 
@@ -138,12 +139,12 @@ export function respond(ourKeys: DeviceKeys, prekey: PrekeyHeader) {
   const ourDh = identityDh.secretKey(ourKeys.identity.secretKey)
   const theirIdentityDh = identityDh.publicKey(prekey.identityKey)
   const kemSecret = kem.decapsulate(prekey.kemCipherText, kemKey.keyPair.secretKey)
-  const parts = [
+  const parts = await Promise.all([
     dh(spk.keyPair.secretKey, theirIdentityDh),
     dh(ourDh, prekey.ephemeralKey),
     dh(spk.keyPair.secretKey, prekey.ephemeralKey),
-  ]
-  if (oneTimeSecret) parts.push(dh(oneTimeSecret, prekey.ephemeralKey))
+    ...(oneTimeSecret ? [dh(oneTimeSecret, prekey.ephemeralKey)] : []),
+  ])
 
   const sharedSecret = kdf(concatBytes(F, ...parts, kemSecret), SALT, INFO, 32)
   for (const part of [ourDh, kemSecret, ...parts]) part.fill(0)

@@ -13,7 +13,7 @@ import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js'
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js'
 
 import type { Bytes } from '../bytes'
-import { DecryptError } from './errors'
+import { checkBytes, DecryptError } from './errors'
 
 /** An X25519 or Ed25519 key pair. */
 export interface KeyPair {
@@ -28,10 +28,132 @@ export function randomBytes(length: number): Bytes {
   return own(nobleRandomBytes(length))
 }
 
+/**
+ * X25519 behind one interface: WebCrypto where the platform has it
+ * (Chromium, Node), noble otherwise. Both give the same bytes; the tests
+ * cross-check them.
+ */
+export interface X25519Backend {
+  readonly name: 'webcrypto' | 'noble'
+  generateKeyPair(): Promise<KeyPair>
+  /** @throws {Error} for a low-order or malformed public key */
+  sharedSecret(secretKey: Uint8Array, publicKey: Uint8Array): Promise<Bytes>
+}
+
+/** noble's X25519, wrapped in promises. */
+export const nobleX25519: X25519Backend = {
+  name: 'noble',
+  generateKeyPair: () => {
+    const secretKey = own(x25519.utils.randomSecretKey())
+    return Promise.resolve({ secretKey, publicKey: own(x25519.getPublicKey(secretKey)) })
+  },
+  // A throw inside the executor becomes the promise's rejection.
+  sharedSecret: (secretKey, publicKey) =>
+    new Promise((resolve) => resolve(own(x25519.getSharedSecret(secretKey, publicKey)))),
+}
+
+/** The subset of WebCrypto used here (lib/core is compiled without DOM types). */
+interface SubtleSubset {
+  importKey(
+    format: 'raw' | 'pkcs8',
+    data: Uint8Array,
+    algorithm: { name: 'X25519' },
+    extractable: boolean,
+    usages: string[],
+  ): Promise<unknown>
+  generateKey(
+    algorithm: { name: 'X25519' },
+    extractable: boolean,
+    usages: string[],
+  ): Promise<{ publicKey: unknown; privateKey: unknown }>
+  exportKey(format: 'raw' | 'pkcs8', key: unknown): Promise<ArrayBuffer>
+  deriveBits(
+    algorithm: { name: 'X25519'; public: unknown },
+    key: unknown,
+    length: number,
+  ): Promise<ArrayBuffer>
+}
+
+/** The DER prefix of an X25519 private key in PKCS #8 (RFC 8410 §7). */
+const PKCS8_X25519 = Uint8Array.of(
+  0x30,
+  0x2e,
+  0x02,
+  0x01,
+  0x00,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x6e,
+  0x04,
+  0x22,
+  0x04,
+  0x20,
+)
+
+/** X25519 through WebCrypto; keys travel as the same 32 raw bytes as noble's. */
+export function webCryptoX25519(subtle: SubtleSubset): X25519Backend {
+  const algorithm = { name: 'X25519' } as const
+  return {
+    name: 'webcrypto',
+    async generateKeyPair() {
+      const pair = await subtle.generateKey(algorithm, true, ['deriveBits'])
+      const pkcs8 = new Uint8Array(await subtle.exportKey('pkcs8', pair.privateKey))
+      const publicKey = new Uint8Array(await subtle.exportKey('raw', pair.publicKey))
+      return { secretKey: pkcs8.slice(PKCS8_X25519.length), publicKey }
+    },
+    async sharedSecret(secretKey, publicKey) {
+      const pkcs8 = new Uint8Array(PKCS8_X25519.length + 32)
+      pkcs8.set(PKCS8_X25519)
+      pkcs8.set(checkBytes('secretKey', secretKey, 32), PKCS8_X25519.length)
+      const [ours, theirs] = await Promise.all([
+        subtle.importKey('pkcs8', pkcs8, algorithm, false, ['deriveBits']),
+        subtle.importKey(
+          'raw',
+          checkBytes('publicKey', publicKey, 32),
+          algorithm,
+          false,
+          [],
+        ),
+      ])
+      pkcs8.fill(0)
+      return new Uint8Array(
+        await subtle.deriveBits({ ...algorithm, public: theirs }, ours, 256),
+      )
+    },
+  }
+}
+
+let backend: Promise<X25519Backend> | undefined
+
+/** Picks WebCrypto when it does X25519 here, else noble; decided once. */
+export function x25519Backend(): Promise<X25519Backend> {
+  backend ??= (async () => {
+    const subtle = (globalThis as { crypto?: { subtle?: SubtleSubset } }).crypto?.subtle
+    if (!subtle) return nobleX25519
+    try {
+      const candidate = webCryptoX25519(subtle)
+      const probe = await candidate.generateKeyPair()
+      await candidate.sharedSecret(probe.secretKey, probe.publicKey)
+      return candidate
+    } catch {
+      return nobleX25519
+    }
+  })()
+  return backend
+}
+
+/** Uses the given backend from now on (tests cross-check both). */
+export function useX25519Backend(choice: X25519Backend): void {
+  backend = Promise.resolve(choice)
+}
+
 /** A new X25519 key pair. */
-export function generateDhKeyPair(): KeyPair {
-  const secretKey = own(x25519.utils.randomSecretKey())
-  return { secretKey, publicKey: own(x25519.getPublicKey(secretKey)) }
+export async function generateDhKeyPair(): Promise<KeyPair> {
+  return (await x25519Backend()).generateKeyPair()
 }
 
 /** A new Ed25519 key pair (identity keys: they sign, and their X25519 form agrees). */
@@ -45,9 +167,10 @@ export function generateSigningKeyPair(): KeyPair {
  * @throws {DecryptError} for a low-order or malformed public key (RFC 7748 §6.1's
  *   all-zero check): such a key can only come from a forged message
  */
-export function dh(secretKey: Uint8Array, publicKey: Uint8Array): Bytes {
+export async function dh(secretKey: Uint8Array, publicKey: Uint8Array): Promise<Bytes> {
+  const chosen = await x25519Backend()
   try {
-    return own(x25519.getSharedSecret(secretKey, publicKey))
+    return await chosen.sharedSecret(secretKey, publicKey)
   } catch (cause) {
     throw new DecryptError('dh', { cause })
   }

@@ -73,14 +73,14 @@ function messageCipher(messageKey: Uint8Array) {
 }
 
 /** Initial state of the party that started the session (Alice, §3.3). */
-export function initSender(
+export async function initSender(
   sharedSecret: Uint8Array,
   theirRatchetKey: Uint8Array,
-): RatchetState {
-  const ratchetKey = generateDhKeyPair()
+): Promise<RatchetState> {
+  const ratchetKey = await generateDhKeyPair()
   const [rootKey, chainKey] = rootStep(
     sharedSecret,
-    dh(ratchetKey.secretKey, theirRatchetKey),
+    await dh(ratchetKey.secretKey, theirRatchetKey),
   )
   return {
     rootKey,
@@ -147,21 +147,21 @@ export function ratchetEncrypt(
  * @throws {MessageOutOfBoundsError} when it is too far ahead or its chain is gone
  * @throws {DecryptError} on any authentication failure
  */
-export function ratchetDecrypt(
+export async function ratchetDecrypt(
   state: RatchetState,
   header: RatchetHeader,
   headerBytes: Uint8Array,
   ciphertext: Uint8Array,
   ad: Uint8Array,
   maxJump = MAX_FORWARD_JUMPS,
-): { state: RatchetState; plaintext: Bytes } {
+): Promise<{ state: RatchetState; plaintext: Bytes }> {
   const next = cloneState(state)
   let chain = next.receivers.find((c) => equal(c.ratchetKey, header.ratchetKey))
 
   if (!chain) {
     const current = next.receivers[0]
     if (current) skipKeys(current, header.previousCounter, maxJump)
-    chain = dhRatchet(next, header.ratchetKey)
+    chain = await dhRatchet(next, header.ratchetKey)
   }
 
   const messageKey = takeMessageKey(chain, header.counter, maxJump)
@@ -178,13 +178,16 @@ export function ratchetDecrypt(
 }
 
 /** The DH ratchet step (§3.5 DHRatchet): a new receiver chain, then a new sender chain. */
-function dhRatchet(state: RatchetState, theirRatchetKey: Bytes): ReceiverChain {
+async function dhRatchet(
+  state: RatchetState,
+  theirRatchetKey: Bytes,
+): Promise<ReceiverChain> {
   const ours = state.sender?.ratchetKey
   if (!ours) throw new MessageOutOfBoundsError('ratchetDecrypt: no ratchet key')
 
   const [rootKey, receiveKey] = rootStep(
     state.rootKey,
-    dh(ours.secretKey, theirRatchetKey),
+    await dh(ours.secretKey, theirRatchetKey),
   )
   const chain: ReceiverChain = {
     ratchetKey: new Uint8Array(theirRatchetKey),
@@ -195,8 +198,11 @@ function dhRatchet(state: RatchetState, theirRatchetKey: Bytes): ReceiverChain {
   state.receivers.unshift(chain)
   state.receivers.length = Math.min(state.receivers.length, MAX_RECEIVER_CHAINS)
 
-  const ratchetKey = generateDhKeyPair()
-  const [nextRoot, sendKey] = rootStep(rootKey, dh(ratchetKey.secretKey, theirRatchetKey))
+  const ratchetKey = await generateDhKeyPair()
+  const [nextRoot, sendKey] = rootStep(
+    rootKey,
+    await dh(ratchetKey.secretKey, theirRatchetKey),
+  )
   state.previousCounter = state.sender?.index ?? 0
   state.sender = { ratchetKey, chainKey: sendKey, index: 0 }
   state.rootKey = nextRoot

@@ -75,18 +75,18 @@ export interface DecryptContext {
  * that the device is on the contact's signed device list).
  * @throws {UntrustedKeyError} when the bundle is not the expected device's
  */
-export function startSession(
+export async function startSession(
   record: SessionRecord | null,
   ourIdentity: KeyPair,
   theirDeviceId: string,
   bundle: PrekeyBundle,
-): SessionRecord {
+): Promise<SessionRecord> {
   if (deviceIdFromIdentityKey(bundle.identityKey) !== theirDeviceId) {
     throw new UntrustedKeyError('startSession: bundle identity key is not that device')
   }
-  const { sharedSecret, associatedData, prekey } = initiate(ourIdentity, bundle)
+  const { sharedSecret, associatedData, prekey } = await initiate(ourIdentity, bundle)
   const session: Session = {
-    ratchet: initSender(sharedSecret, bundle.signedPrekey.publicKey),
+    ratchet: await initSender(sharedSecret, bundle.signedPrekey.publicKey),
     associatedData,
     baseKey: prekey.ephemeralKey,
     pendingPrekey: prekey,
@@ -133,11 +133,15 @@ export function encrypt(record: SessionRecord, plaintext: Uint8Array) {
  *   naming prekeys we no longer have
  * @throws {RangeError} for bytes that are not a message
  */
-export function decrypt(
+export async function decrypt(
   record: SessionRecord | null,
   context: DecryptContext,
   bytes: Uint8Array,
-): { record: SessionRecord; plaintext: Bytes; consumed: ConsumedPrekeys | null } {
+): Promise<{
+  record: SessionRecord
+  plaintext: Bytes
+  consumed: ConsumedPrekeys | null
+}> {
   const wire = decodeMessage(bytes)
   const sessions = record ? [record.active, ...record.archived].filter(isSession) : []
 
@@ -163,7 +167,7 @@ export function decrypt(
     let failure: Error | undefined
     for (const session of candidates) {
       try {
-        const opened = ratchetDecrypt(
+        const opened = await ratchetDecrypt(
           session.ratchet,
           wire.header,
           wire.headerBytes,
@@ -199,10 +203,10 @@ export function decrypt(
   if (deviceIdFromIdentityKey(prekey.identityKey) !== context.theirDeviceId) {
     throw new UntrustedKeyError('decrypt: first message is not from that device')
   }
-  const agreed = respond(context.ourKeys, prekey)
+  const agreed = await respond(context.ourKeys, prekey)
   const ratchet = initReceiver(agreed.sharedSecret, agreed.signedPrekey)
   agreed.sharedSecret.fill(0)
-  const opened = ratchetDecrypt(
+  const opened = await ratchetDecrypt(
     ratchet,
     wire.header,
     wire.headerBytes,

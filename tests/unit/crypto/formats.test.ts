@@ -48,10 +48,10 @@ describe('known answers (fixed keys → fixed bytes)', () => {
     )
   })
 
-  test('the PQXDH secret of a fixed first message', () => {
+  test('the PQXDH secret of a fixed first message', async () => {
     const { keys, prekey } = fixedResponder()
 
-    const { sharedSecret } = respond(keys, prekey)
+    const { sharedSecret } = await respond(keys, prekey)
 
     assert.equal(
       hex(sharedSecret),
@@ -168,9 +168,9 @@ describe('hostile inputs', () => {
 })
 
 describe('padding', () => {
-  test('pads to multiples of 160 bytes and unpads to the same bytes', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 1000 }), (plaintext) => {
+  test('pads to multiples of 160 bytes and unpads to the same bytes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 1000 }), (plaintext) => {
         const padded = pad(plaintext)
         assert.equal(padded.length % 160, 0)
         assert.ok(padded.length > plaintext.length)
@@ -181,30 +181,30 @@ describe('padding', () => {
 })
 
 describe('ratchet bounds', () => {
-  test('at most 2,000 skipped keys are kept per chain; older ones are dropped', () => {
-    const alice = newParty()
-    const bob = newParty()
-    connect(alice, bob)
-    receive(bob, alice, send(alice, 'start'))
+  test('at most 2,000 skipped keys are kept per chain; older ones are dropped', async () => {
+    const alice = await newParty()
+    const bob = await newParty()
+    await connect(alice, bob)
+    await receive(bob, alice, send(alice, 'start'))
     const skipped = Array.from({ length: MAX_SKIPPED_KEYS + 5 }, (_, i) =>
       send(alice, `s${i}`),
     )
     const last = send(alice, 'last')
 
-    assert.equal(receive(bob, alice, last), 'last')
+    assert.equal(await receive(bob, alice, last), 'last')
     const chain = bob.record!.active!.ratchet.receivers[0]
     assert.equal(chain.skipped.length, MAX_SKIPPED_KEYS)
     assert.equal(
-      receive(bob, alice, skipped[skipped.length - 1]),
+      await receive(bob, alice, skipped[skipped.length - 1]),
       `s${MAX_SKIPPED_KEYS + 4}`,
     )
-    assert.throws(() => receive(bob, alice, skipped[0]))
+    await assert.rejects(() => receive(bob, alice, skipped[0]))
   })
 })
 
 describe('prekeys', () => {
-  test('a device publishes signed keys and 100 one-time keys of each kind', () => {
-    const { keys, upload } = createDeviceKeys()
+  test('a device publishes signed keys and 100 one-time keys of each kind', async () => {
+    const { keys, upload } = await createDeviceKeys()
 
     assert.equal(upload.oneTimePrekeys.length, 100)
     assert.equal(upload.oneTimeKemPrekeys.length, 100)
@@ -219,16 +219,16 @@ describe('prekeys', () => {
     assert.equal(new Set(ids).size, ids.length, 'key ids never repeat')
   })
 
-  test('the signed prekeys rotate after 2 days and the old ones are kept for late messages', () => {
+  test('the signed prekeys rotate after 2 days and the old ones are kept for late messages', async () => {
     const start = 1_700_000_000_000
-    const { keys } = createDeviceKeys(20, start)
+    const { keys } = await createDeviceKeys(20, start)
 
-    const early = maintainPrekeys(
+    const early = await maintainPrekeys(
       keys,
       { oneTimePrekeys: 20, oneTimeKemPrekeys: 20 },
       start + 1000,
     )
-    const due = maintainPrekeys(
+    const due = await maintainPrekeys(
       keys,
       { oneTimePrekeys: 20, oneTimeKemPrekeys: 20 },
       start + SIGNED_PREKEY_ROTATION_MS,
@@ -241,10 +241,10 @@ describe('prekeys', () => {
     assert.equal(due.keys.lastResortKemPrekeys.length, 2)
   })
 
-  test('one-time keys are replenished when fewer than 10 remain on the server', () => {
-    const { keys } = createDeviceKeys(20)
+  test('one-time keys are replenished when fewer than 10 remain on the server', async () => {
+    const { keys } = await createDeviceKeys(20)
 
-    const out = maintainPrekeys(keys, { oneTimePrekeys: 9, oneTimeKemPrekeys: 40 })
+    const out = await maintainPrekeys(keys, { oneTimePrekeys: 9, oneTimeKemPrekeys: 40 })
 
     assert.equal(out.upload?.oneTimePrekeys?.length, 91)
     assert.equal(out.upload?.oneTimeKemPrekeys?.length, 91)

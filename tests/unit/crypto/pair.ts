@@ -16,8 +16,8 @@ export interface Party {
   record: SessionRecord | null
 }
 
-export function newParty(oneTimeCount = 2): Party {
-  const { keys } = createDeviceKeys(oneTimeCount)
+export async function newParty(oneTimeCount = 2): Promise<Party> {
+  const { keys } = await createDeviceKeys(oneTimeCount)
   return {
     keys,
     deviceId: deviceIdFromIdentityKey(keys.identity.publicKey),
@@ -49,8 +49,8 @@ export function bundleOf(party: Party, withOneTime = true): PrekeyBundle {
 }
 
 /** `from` starts a session with `to`. */
-export function connect(from: Party, to: Party, withOneTime = true): void {
-  from.record = startSession(
+export async function connect(from: Party, to: Party, withOneTime = true): Promise<void> {
+  from.record = await startSession(
     from.record,
     from.keys.identity,
     to.deviceId,
@@ -69,8 +69,12 @@ export function send(from: Party, text: string): Uint8Array {
 }
 
 /** Decrypts at `to`, updating its record and deleting used one-time keys. */
-export function receive(to: Party, from: Party, message: Uint8Array): string {
-  const out = decrypt(
+export async function receive(
+  to: Party,
+  from: Party,
+  message: Uint8Array,
+): Promise<string> {
+  const out = await decrypt(
     to.record,
     { ourKeys: to.keys, ourDeviceId: to.deviceId, theirDeviceId: from.deviceId },
     message,
