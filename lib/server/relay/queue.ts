@@ -20,60 +20,55 @@ export interface StoredEnvelope extends WireEnvelope {
 
 /**
  * Stores a message's envelopes in one transaction: each recipient queue
- * hands out its next sequence numbers, then all envelopes are inserted.
- * Nothing is visible to any stream before the commit.
+ * advances its sequence, then each envelope takes the number its queue
+ * handed out. Nothing is visible to any stream before the commit. The
+ * update comes first so that, on PostgreSQL, it holds each queue's row lock
+ * until the commit and two sends never take the same number.
+ *
+ * A device removed between the caller's check and this write gets nothing;
+ * the result lists only what was stored.
+ * @param outgoing - at most one envelope per recipient device
  */
 export async function enqueue(
   senderDeviceId: string,
   outgoing: OutgoingEnvelope[],
   now = Date.now(),
 ): Promise<StoredEnvelope[]> {
-  const counts = new Map<string, number>()
-  for (const { recipientDeviceId } of outgoing) {
-    counts.set(recipientDeviceId, (counts.get(recipientDeviceId) ?? 0) + 1)
+  const ids = outgoing.map((envelope) => envelope.recipientDeviceId)
+  if (new Set(ids).size !== ids.length) {
+    throw new Error('enqueue: at most one envelope per recipient device')
   }
+  const timestamp = BigInt(now)
+  const expiresAt = BigInt(now + ENVELOPE_TTL_MS)
 
-  return withDb((db) =>
-    db.$transaction(async (tx) => {
-      // One statement reserves sequence numbers for every recipient queue.
-      const ids = [...counts.keys()]
-      const cases = Prisma.join(
-        ids.map((id) => Prisma.sql`WHEN ${id} THEN ${counts.get(id)}`),
-        ' ',
-      )
-      const reserved = await tx.$queryRaw<{ id: string; nextSeq: bigint | number }[]>`
-        UPDATE "Device" SET "nextSeq" = "nextSeq" + CASE "id" ${cases} END
-        WHERE "id" IN (${Prisma.join(ids)})
-        RETURNING "id", "nextSeq"`
-
-      const next = new Map(
-        reserved.map((row) => [row.id, Number(row.nextSeq) - (counts.get(row.id) ?? 0)]),
-      )
-      const stored = outgoing.map(({ recipientDeviceId, content }) => {
-        const seq = next.get(recipientDeviceId)
-        if (seq === undefined) throw new Error(`enqueue: device vanished mid-send`)
-        next.set(recipientDeviceId, seq + 1)
-        return { recipientDeviceId, seq, content }
-      })
-
-      await tx.envelope.createMany({
-        data: stored.map((envelope) => ({
-          ...envelope,
-          senderDeviceId,
-          serverTimestamp: BigInt(now),
-          expiresAt: BigInt(now + ENVELOPE_TTL_MS),
-        })),
-      })
-
-      return stored.map(({ recipientDeviceId, seq, content }) => ({
-        recipientDeviceId,
-        seq,
-        senderDeviceId,
-        serverTimestamp: now,
-        content: toBase64(content),
-      }))
-    }),
+  // A batch transaction: several times cheaper than an interactive one here.
+  const results = await withDb((db) =>
+    db.$transaction([
+      db.$executeRaw`UPDATE "Device" SET "nextSeq" = "nextSeq" + 1 WHERE "id" IN (${Prisma.join(ids)})`,
+      ...outgoing.map(
+        ({ recipientDeviceId, content }) => db.$queryRaw<{ seq: number | bigint }[]>`
+          INSERT INTO "Envelope"
+            ("recipientDeviceId", "seq", "senderDeviceId", "serverTimestamp", "content", "expiresAt")
+          SELECT "id", "nextSeq" - 1, ${senderDeviceId}, ${timestamp}, ${content}, ${expiresAt}
+          FROM "Device" WHERE "id" = ${recipientDeviceId}
+          RETURNING "seq"`,
+      ),
+    ]),
   )
+
+  const stored: StoredEnvelope[] = []
+  outgoing.forEach(({ recipientDeviceId, content }, index) => {
+    const row = (results[index + 1] as { seq: number | bigint }[])[0]
+    if (!row) return
+    stored.push({
+      recipientDeviceId,
+      seq: Number(row.seq),
+      senderDeviceId,
+      serverTimestamp: now,
+      content: toBase64(content),
+    })
+  })
+  return stored
 }
 
 /** Reads a device's queue after `afterSeq`, oldest first, at most `limit`. */

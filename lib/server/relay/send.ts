@@ -81,22 +81,18 @@ export async function sendMessage(
 
 /** Every device of the recipient, and every device of the sender but itself. */
 async function expectedDevices(sender: DeviceIdentity, to: string): Promise<Set<string>> {
-  const { recipient, own } = await withDb(async (db) => ({
-    recipient: await db.account.findUnique({
-      where: { username: to },
-      select: { id: true, devices: { select: { id: true } } },
-    }),
-    own: await db.device.findMany({
-      where: { accountId: sender.accountId },
-      select: { id: true },
-    }),
-  }))
-  if (!recipient) {
+  // One query for both accounts' devices; the recipient's account is the
+  // one matched by name (it may be the sender's own).
+  const rows = await withDb(
+    (db) => db.$queryRaw<{ id: string; username: string }[]>`
+      SELECT d."id", a."username" FROM "Device" d JOIN "Account" a ON a."id" = d."accountId"
+      WHERE a."username" = ${to} OR a."id" = ${sender.accountId}`,
+  )
+  if (!rows.some((row) => row.username === to)) {
     throw new ApiError('not-found', `body.to: no account named "${to}"`, { field: 'to' })
   }
 
-  const expected = new Set(recipient.devices.map((device) => device.id))
-  for (const device of own) expected.add(device.id)
+  const expected = new Set(rows.map((row) => row.id))
   expected.delete(sender.deviceId)
   return expected
 }
