@@ -91,6 +91,29 @@ describe('relay', () => {
     )
   })
 
+  test('a backlog of large envelopes arrives whole and in order, split over events', async () => {
+    const [alice, bob] = await registerDevices(server.url, 'large', 2)
+    const sizes = Array.from({ length: 30 }, (_, n) => 90_000 + n)
+    for (const size of sizes) {
+      const content = new Uint8Array(size).fill(size % 251)
+      const response = await alice.send(bob.username, [
+        { deviceId: bob.deviceId, content },
+      ])
+      assert.equal(response.status, 200)
+    }
+
+    const stream = bob.openStream()
+    await stream.synced
+    stream.close()
+
+    assert.deepEqual(
+      stream.envelopes.map((e) => Buffer.from(e.content, 'base64').length),
+      sizes,
+    )
+    const events = stream.events.filter((name) => name === 'envelopes').length
+    assert.ok(events >= 3, `expected the 3.6 MB backlog in several events, got ${events}`)
+  })
+
   test('a cursor past the end of the queue still gets every envelope', async () => {
     const [alice, bob] = await registerDevices(server.url, 'stale', 2)
     await alice.send(bob.username, [

@@ -42,6 +42,9 @@ export async function enqueue(
   const expiresAt = BigInt(now + ENVELOPE_TTL_MS)
 
   // A batch transaction: several times cheaper than an interactive one here.
+  // Limitation: on PostgreSQL two sends with overlapping recipients may lock
+  // rows in different orders and one be aborted as a deadlock; the scale-out
+  // issue adds PostgreSQL and must lock in id order or retry.
   const results = await withDb((db) =>
     db.$transaction([
       db.$executeRaw`UPDATE "Device" SET "nextSeq" = "nextSeq" + 1 WHERE "id" IN (${Prisma.join(ids)})`,

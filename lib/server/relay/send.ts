@@ -39,24 +39,12 @@ export async function sendMessage(
     throw mismatch(missingDevices, extraDevices)
   }
 
-  let stored
-  try {
-    stored = await enqueue(
-      sender.deviceId,
-      envelopes.map(({ deviceId, content }) => ({
-        recipientDeviceId: deviceId,
-        content,
-      })),
-    )
-  } catch (error) {
-    // A device was removed between the check and the write: the client
-    // refetches the lists as for any other mismatch.
-    if (error instanceof Error && error.message.includes('vanished')) {
-      throw mismatch([], [])
-    }
-    throw error
-  }
+  const stored = await enqueue(
+    sender.deviceId,
+    envelopes.map(({ deviceId, content }) => ({ recipientDeviceId: deviceId, content })),
+  )
 
+  // Committed: from here on nothing may turn the answer into an error.
   const hub = deliveryHub()
   let online = 0
   for (const envelope of stored) {

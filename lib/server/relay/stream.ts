@@ -79,20 +79,38 @@ export function openStream(device: DeviceIdentity, cursor: number, signal: Abort
           lastSeq = last.seq
         }
 
-        // Reads the store from lastSeq on until nothing new is left. The check
-        // of `dirty` and the reset of `draining` happen in one synchronous
-        // step, so a notice arriving at any moment is never lost.
+        // Reads the store from lastSeq on until nothing new is left. Only one
+        // drain runs at a time: `draining` is set before its first await, and
+        // the check of `dirty` and the reset of `draining` happen in one
+        // synchronous step, so a notice arriving at any moment is never lost.
+        let checkedCursor = false
         const drain = async () => {
           draining = true
           try {
+            if (!checkedCursor) {
+              checkedCursor = true
+              // A cursor past the end of the queue (a stale client, a restored
+              // store) would hide every new envelope: start from the beginning.
+              const head = await withDb((db) =>
+                db.device.findUnique({
+                  where: { id: device.deviceId },
+                  select: { nextSeq: true },
+                }),
+              )
+              if (head && cursor >= head.nextSeq) lastSeq = 0
+            }
             while (dirty && !closed) {
               dirty = false
               for (;;) {
-                const page = capBytes(await readQueue(device.deviceId, lastSeq, PAGE))
-                if (closed) return
-                writeEnvelopes(page.envelopes)
-                if (!page.more) break
+                // A reader that does not keep up is waited for, not buffered.
                 await room()
+                const page = await readQueue(device.deviceId, lastSeq, PAGE)
+                for (const event of splitBySize(page)) {
+                  await room()
+                  if (closed) return
+                  writeEnvelopes(event)
+                }
+                if (page.length < PAGE) break
               }
             }
           } finally {
@@ -162,21 +180,14 @@ export function openStream(device: DeviceIdentity, cursor: number, signal: Abort
         void markSeen(device.deviceId)
 
         write('retry: 2000\n\n')
+        // drain() marks itself running before it first awaits, so no live
+        // notice can start a second drain alongside this one.
         void (async () => {
-          // A cursor past the end of the queue (a stale client, a restored
-          // store) would hide every new envelope: start from the beginning.
-          const head = await withDb((db) =>
-            db.device.findUnique({
-              where: { id: device.deviceId },
-              select: { nextSeq: true },
-            }),
-          )
-          if (head && lastSeq >= head.nextSeq) lastSeq = 0
-
           await drain()
           write(`event: synced\ndata: ${JSON.stringify({ lastSeq })}\n\n`)
           const stock = await prekeyStock(device.deviceId)
           if (stock.low) onNotice({ kind: 'prekeys-low', ...stock.counts })
+          if (dirty && !draining) kick()
         })().catch(fail)
       },
       pull() {
@@ -201,13 +212,20 @@ export function openStream(device: DeviceIdentity, cursor: number, signal: Abort
   })
 }
 
-/** Cuts a page to about EVENT_BYTES of content; `more` says the store has more. */
-function capBytes(page: WireEnvelope[]): { envelopes: WireEnvelope[]; more: boolean } {
+/** Splits a page into events of about EVENT_BYTES of content (one envelope at least). */
+function splitBySize(page: WireEnvelope[]): WireEnvelope[][] {
+  const events: WireEnvelope[][] = []
+  let current: WireEnvelope[] = []
   let bytes = 0
-  for (let index = 0; index < page.length; index++) {
-    bytes += page[index].content.length
-    if (bytes > EVENT_BYTES && index > 0)
-      return { envelopes: page.slice(0, index), more: true }
+  for (const envelope of page) {
+    if (current.length > 0 && bytes + envelope.content.length > EVENT_BYTES) {
+      events.push(current)
+      current = []
+      bytes = 0
+    }
+    current.push(envelope)
+    bytes += envelope.content.length
   }
-  return { envelopes: page, more: page.length === PAGE }
+  if (current.length > 0) events.push(current)
+  return events
 }
