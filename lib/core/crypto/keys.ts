@@ -190,6 +190,8 @@ export async function maintainPrekeys(
     upload.lastResortKemPrekey = publicPart(freshKem)
   }
 
+  // Limitation: one-time prekeys the server handed out but nobody used stay
+  // here for good; pruning needs the server to say which ids it still holds.
   const low = Math.min(serverStock.oneTimePrekeys, serverStock.oneTimeKemPrekeys)
   if (low < PREKEY_LOW_WATERMARK) {
     const added = await addOneTimePrekeys(next, MAX_PREKEYS_PER_UPLOAD - low, now)

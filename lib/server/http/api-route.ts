@@ -56,6 +56,8 @@ export function apiRoute<
 ) {
   return async (request: Request, next?: NextContext): Promise<Response> => {
     try {
+      // Limitation: made-up credentials are not rate limited before their
+      // lookup; each costs one indexed read on the store.
       const device = options.auth
         ? await authenticate(request.headers.get('authorization'))
         : undefined

@@ -34,6 +34,9 @@ export async function enqueue(
   outgoing: OutgoingEnvelope[],
   now = Date.now(),
 ): Promise<StoredEnvelope[]> {
+  // Limitation: a recipient queue has no size cap; a sender within its rate
+  // limit can fill a queue for 30 days. A per-queue cap with 429 belongs to
+  // the reliability issue's limits work.
   const ids = outgoing.map((envelope) => envelope.recipientDeviceId)
   if (new Set(ids).size !== ids.length) {
     throw new Error('enqueue: at most one envelope per recipient device')

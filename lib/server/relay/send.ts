@@ -32,6 +32,9 @@ export async function sendMessage(
     })
   }
 
+  // Limitation: no idempotency key: a send retried after a lost answer is
+  // stored again under new sequence numbers; recipients drop the copy by the
+  // message id inside the encryption, not the relay.
   const expected = await expectedDevices(sender, to)
   const missingDevices = [...expected].filter((id) => !given.has(id))
   const extraDevices = [...given].filter((id) => !expected.has(id))
