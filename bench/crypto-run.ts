@@ -1,17 +1,18 @@
 /**
  * The measured part of the crypto benchmark; runs unchanged in Node and in
- * the browser (bundled by bench/crypto.ts), using lib/core only.
+ * the browser (bundled by bench/crypto.ts), using lib/core and a test
+ * helper that builds a bundle from keys.
  */
 import { deviceIdFromIdentityKey } from '../lib/core/device-id'
-import { createDeviceKeys } from '../lib/core/crypto/keys'
+import { createDeviceKeys, type DeviceKeys } from '../lib/core/crypto/keys'
 import { x25519Backend } from '../lib/core/crypto/primitives'
-import type { PrekeyBundle } from '../lib/core/crypto/pqxdh'
 import {
   decrypt,
   encrypt,
   startSession,
   type SessionRecord,
 } from '../lib/core/crypto/session'
+import { bundleFromKeys } from '../tests/support/crypto-bundle'
 
 export interface CryptoFigures {
   /** Which X25519 implementation ran: WebCrypto or noble. */
@@ -42,60 +43,40 @@ export async function runCryptoBench(
   let bob: SessionRecord | null = null
   let aliceKeys = (await createDeviceKeys(1)).keys
   let bobKeys = (await createDeviceKeys(1)).keys
+  const idOf = (keys: DeviceKeys) => deviceIdFromIdentityKey(keys.identity.publicKey)
+  const contextOf = () => ({
+    ourKeys: bobKeys,
+    ourDeviceId: idOf(bobKeys),
+    theirDeviceId: idOf(aliceKeys),
+  })
+  let context = contextOf()
+
+  /** Bob decrypts a message from Alice. */
+  const deliver = async (message: Uint8Array) => {
+    bob = (await decrypt(bob, context, message)).record
+  }
 
   for (let run = 0; run < setupRuns + 20; run++) {
     aliceKeys = (await createDeviceKeys(1)).keys
     bobKeys = (await createDeviceKeys(1)).keys
-    const bobId = deviceIdFromIdentityKey(bobKeys.identity.publicKey)
-    const aliceId = deviceIdFromIdentityKey(aliceKeys.identity.publicKey)
-    const spk = bobKeys.signedPrekeys[0]
-    const kemKey = bobKeys.oneTimeKemPrekeys[0]
-    const bundle: PrekeyBundle = {
-      identityKey: bobKeys.identity.publicKey,
-      signedPrekey: {
-        keyId: spk.keyId,
-        publicKey: spk.keyPair.publicKey,
-        signature: spk.signature,
-      },
-      kemPrekey: {
-        keyId: kemKey.keyId,
-        publicKey: kemKey.keyPair.publicKey,
-        signature: kemKey.signature,
-      },
-      oneTimePrekey: {
-        keyId: bobKeys.oneTimePrekeys[0].keyId,
-        publicKey: bobKeys.oneTimePrekeys[0].keyPair.publicKey,
-      },
-    }
+    bob = null
+    context = contextOf()
+    const bundle = bundleFromKeys(bobKeys)
 
     const start = performance.now()
-    alice = await startSession(null, aliceKeys.identity, bobId, bundle)
+    alice = await startSession(null, aliceKeys.identity, context.ourDeviceId, bundle)
     const first = encrypt(alice, text)
     alice = first.record
-    bob = (
-      await decrypt(
-        null,
-        { ourKeys: bobKeys, ourDeviceId: bobId, theirDeviceId: aliceId },
-        first.message,
-      )
-    ).record
+    await deliver(first.message)
     if (run >= 20) setups.push(performance.now() - start)
   }
 
   const messages: number[] = []
-  const aliceId = deviceIdFromIdentityKey(aliceKeys.identity.publicKey)
-  const bobId = deviceIdFromIdentityKey(bobKeys.identity.publicKey)
   for (let run = 0; run < messageRuns + 200; run++) {
     const start = performance.now()
     const sealed = encrypt(alice!, text)
     alice = sealed.record
-    bob = (
-      await decrypt(
-        bob,
-        { ourKeys: bobKeys, ourDeviceId: bobId, theirDeviceId: aliceId },
-        sealed.message,
-      )
-    ).record
+    await deliver(sealed.message)
     if (run >= 200) messages.push(performance.now() - start)
   }
 

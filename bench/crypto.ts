@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { build } from 'esbuild'
 import { chromium } from '@playwright/test'
 
-import { CHROMIUM_PATH } from '../playwright.config'
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../playwright.config'
 import { runCryptoBench, type CryptoFigures } from './crypto-run'
 
 const round = (ms: number) => Number(ms.toFixed(3))
@@ -27,12 +27,7 @@ const bundle = await build({
 })
 const browser = await chromium.launch({
   executablePath: CHROMIUM_PATH,
-  args: [
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
+  args: CHROMIUM_ARGS,
 })
 let inChromium: CryptoFigures
 try {

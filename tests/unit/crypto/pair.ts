@@ -3,6 +3,7 @@ import { toBase64 } from '../../../lib/core/bytes'
 import { deviceIdFromIdentityKey } from '../../../lib/core/device-id'
 import { createDeviceKeys, type DeviceKeys } from '../../../lib/core/crypto/keys'
 import type { PrekeyBundle } from '../../../lib/core/crypto/pqxdh'
+import { bundleFromKeys } from '../../support/crypto-bundle'
 import {
   decrypt,
   encrypt,
@@ -27,25 +28,7 @@ export async function newParty(oneTimeCount = 2): Promise<Party> {
 
 /** The bundle a server would hand out, taking one one-time key of each kind. */
 export function bundleOf(party: Party, withOneTime = true): PrekeyBundle {
-  const spk = party.keys.signedPrekeys[0]
-  const kemKey = withOneTime
-    ? (party.keys.oneTimeKemPrekeys[0] ?? party.keys.lastResortKemPrekeys[0])
-    : party.keys.lastResortKemPrekeys[0]
-  const ec = withOneTime ? party.keys.oneTimePrekeys[0] : undefined
-  return {
-    identityKey: party.keys.identity.publicKey,
-    signedPrekey: {
-      keyId: spk.keyId,
-      publicKey: spk.keyPair.publicKey,
-      signature: spk.signature,
-    },
-    kemPrekey: {
-      keyId: kemKey.keyId,
-      publicKey: kemKey.keyPair.publicKey,
-      signature: kemKey.signature,
-    },
-    oneTimePrekey: ec ? { keyId: ec.keyId, publicKey: ec.keyPair.publicKey } : null,
-  }
+  return bundleFromKeys(party.keys, withOneTime)
 }
 
 /** `from` starts a session with `to`. */
