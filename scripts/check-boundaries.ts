@@ -22,11 +22,17 @@ function files(dir: string): string[] {
   })
 }
 
+/** import … from 'x', export … from 'x', import('x') and import 'x'. */
+const IMPORT_PATTERNS = [
+  /(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]/gm,
+  /import\(\s*['"]([^'"]+)['"]\s*\)/gm,
+  /^import\s+['"]([^'"]+)['"]/gm,
+]
+
 function imports(source: string): string[] {
-  const found = source.matchAll(
-    /(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm,
+  return IMPORT_PATTERNS.flatMap((pattern) =>
+    [...source.matchAll(pattern)].map((match) => match[1] ?? ''),
   )
-  return [...found].map((m) => m[1] ?? m[2] ?? m[3] ?? '')
 }
 
 const problems: string[] = []

@@ -39,7 +39,7 @@ describe('relay', () => {
     assert.equal(text(envelope.content), 'opaque-1')
   })
 
-  test('an offline device gets its queue on connect; ack deletes, the rest comes again', async () => {
+  test('an offline device gets its queue on connect; ack deletes, the rest returns', async () => {
     const [alice, bob] = await registerDevices(server.url, 'offline', 2)
     for (const n of [1, 2, 3]) {
       const sent = await alice.send(bob.username, [
@@ -172,7 +172,7 @@ describe('relay', () => {
     )
   })
 
-  test('a send names every device: recipient devices and the sender’s other devices', async () => {
+  test('a send names every recipient device and the sender’s other devices', async () => {
     const [alice, bob] = await registerDevices(server.url, 'fanout', 2)
     const stranger = 'AAAAAAAAAAAAAAAAAAAAAA'
 

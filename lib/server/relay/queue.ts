@@ -50,11 +50,14 @@ export async function enqueue(
   // issue adds PostgreSQL and must lock in id order or retry.
   const results = await withDb((db) =>
     db.$transaction([
-      db.$executeRaw`UPDATE "Device" SET "nextSeq" = "nextSeq" + 1 WHERE "id" IN (${Prisma.join(ids)})`,
+      db.$executeRaw`
+        UPDATE "Device" SET "nextSeq" = "nextSeq" + 1
+        WHERE "id" IN (${Prisma.join(ids)})`,
       ...outgoing.map(
         ({ recipientDeviceId, content }) => db.$queryRaw<{ seq: number | bigint }[]>`
           INSERT INTO "Envelope"
-            ("recipientDeviceId", "seq", "senderDeviceId", "serverTimestamp", "content", "expiresAt")
+            ("recipientDeviceId", "seq", "senderDeviceId",
+             "serverTimestamp", "content", "expiresAt")
           SELECT "id", "nextSeq" - 1, ${senderDeviceId}, ${timestamp}, ${content}, ${expiresAt}
           FROM "Device" WHERE "id" = ${recipientDeviceId}
           RETURNING "seq"`,

@@ -44,7 +44,8 @@ describe('known answers (fixed keys → fixed bytes)', () => {
       'ad9ec578689fb69506c392a09645ff0dac4e4f942b9d15ee664fa44976c06990c436f65674c9ccd42294e0d5' +
         '81747948f0c7e9f3a0770c2c79ca55f2a1fff767ce43328da832d250297bee311a5bb7c7d2f70c7abde007' +
         '5d059c218c17ae2efef1345fb93af7d6c7a92e95807041b23080ee117532323d3b87229dfc7aa429f05adf' +
-        '90b657cc69e95527390bc6641afd8bf30738968e2f2c7a4b08194b1ee030090899806236712e0c01a6e2616c8713',
+        '90b657cc69e95527390bc6641afd8bf30738968e2f2c7a4b08194b1ee03009089980623671' +
+        '2e0c01a6e2616c8713',
     )
   })
 
@@ -219,7 +220,7 @@ describe('prekeys', () => {
     assert.equal(new Set(ids).size, ids.length, 'key ids never repeat')
   })
 
-  test('the signed prekeys rotate after 2 days and the old ones are kept for late messages', async () => {
+  test('signed prekeys rotate after 2 days; old ones stay for late messages', async () => {
     const start = 1_700_000_000_000
     const { keys } = await createDeviceKeys(20, start)
 

@@ -30,7 +30,7 @@ async function pair(): Promise<{ alice: Party; bob: Party }> {
 }
 
 describe('sessions', () => {
-  test('a first message carries the PQXDH header and starts the session on the other side', async () => {
+  test('a first message carries the PQXDH header and starts the other side', async () => {
     const { alice, bob } = await pair()
 
     const first = send(alice, 'hello bob')
@@ -61,7 +61,7 @@ describe('sessions', () => {
     assert.equal(await receive(bob, alice, third), 'three')
   })
 
-  test('without one-time keys the session falls back to the signed and last-resort keys', async () => {
+  test('without one-time keys a session uses the signed and last-resort keys', async () => {
     const alice = await newParty()
     const bob = await newParty(0)
     await connect(alice, bob, false)
@@ -175,7 +175,7 @@ describe('sessions', () => {
     assert.deepEqual(low.record!.active!.baseKey, high.record!.active!.baseKey)
   })
 
-  test('a forged message on an unknown chain with a huge counter is refused, changing nothing', async () => {
+  test('a forged huge counter on a new chain is refused, changing nothing', async () => {
     const { alice, bob } = await pair()
     await receive(bob, alice, send(alice, 'hello'))
     for (let i = 0; i < 3; i++) {
@@ -302,7 +302,7 @@ describe('properties', () => {
     )
   })
 
-  test('recovery after compromise: a stolen state stops working once both sides have sent', async () => {
+  test('post-compromise: a stolen state stops working once both sides have sent', async () => {
     const { alice, bob } = await pair()
     await receive(bob, alice, send(alice, 'before'))
     // The attacker copies Bob's whole state and follows every message Bob gets.

@@ -1,4 +1,7 @@
-/** Fixed inputs for the known-answer tests: any change to the formats or KDFs changes the outputs. */
+/**
+ * Fixed inputs for the known-answer tests: any change to the formats or
+ * KDFs changes the outputs.
+ */
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js'
 
