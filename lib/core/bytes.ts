@@ -30,15 +30,6 @@ export function toBase64Url(bytes: Uint8Array): string {
   return base64urlnopad.encode(bytes)
 }
 
-/** Decodes URL-safe base64 without padding. @throws {SyntaxError} */
-export function fromBase64Url(text: string): Bytes {
-  try {
-    return base64urlnopad.decode(text) as Bytes
-  } catch {
-    throw new SyntaxError('fromBase64Url: expected unpadded base64url')
-  }
-}
-
 /** UTF-8 encoding of a string. */
 export function utf8Bytes(text: string): Bytes {
   return utf8.decode(text) as Bytes

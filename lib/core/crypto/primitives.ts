@@ -221,11 +221,6 @@ export function mac(key: Uint8Array, message: Uint8Array): Bytes {
   return own(hmac(sha256, key, message))
 }
 
-/** SHA-256. */
-export function hash(message: Uint8Array): Bytes {
-  return own(sha256(message))
-}
-
 /**
  * XChaCha20-Poly1305 sealing. Each message key is used once (Double
  * Ratchet §3.1), and the 24-byte nonce is derived with it, never reused.
@@ -272,7 +267,7 @@ export const kem = {
     own(ml_kem768.decapsulate(cipherText, new Uint8Array(secretKey))),
 }
 
-/** Constant-time equality for secrets and MACs. */
+/** Byte equality in constant time (safe for secrets; used for keys too). */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
   let diff = 0

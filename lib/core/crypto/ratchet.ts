@@ -10,7 +10,16 @@
  */
 import { concatBytes, utf8Bytes, type Bytes } from '../bytes'
 import { DecryptError, DuplicateMessageError, MessageOutOfBoundsError } from './errors'
-import { dh, generateDhKeyPair, kdf, mac, open, seal, type KeyPair } from './primitives'
+import {
+  dh,
+  equalBytes,
+  generateDhKeyPair,
+  kdf,
+  mac,
+  open,
+  seal,
+  type KeyPair,
+} from './primitives'
 
 /** libsignal's MAX_FORWARD_JUMPS. */
 export const MAX_FORWARD_JUMPS = 25_000
@@ -156,7 +165,7 @@ export async function ratchetDecrypt(
   maxJump = MAX_FORWARD_JUMPS,
 ): Promise<{ state: RatchetState; plaintext: Bytes }> {
   const next = cloneState(state)
-  let chain = next.receivers.find((c) => equal(c.ratchetKey, header.ratchetKey))
+  let chain = next.receivers.find((c) => equalBytes(c.ratchetKey, header.ratchetKey))
 
   if (!chain) {
     const current = next.receivers[0]
@@ -243,10 +252,6 @@ function takeMessageKey(chain: ReceiverChain, counter: number, maxJump: number):
   chain.chainKey = chainKey
   chain.index += 1
   return messageKey
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i])
 }
 
 function cloneKeyPair(pair: KeyPair): KeyPair {

@@ -21,9 +21,8 @@ import {
 import type { DeviceKeys } from './keys'
 import { pad, unpad } from './padding'
 import { initiate, respond, type ConsumedPrekeys, type PrekeyBundle } from './pqxdh'
-import type { KeyPair } from './primitives'
+import { equalBytes, type KeyPair } from './primitives'
 import {
-  cloneState,
   initReceiver,
   MAX_FORWARD_JUMPS,
   MAX_SKIPPED_KEYS,
@@ -148,7 +147,7 @@ export async function decrypt(
   // A first message we already built a session from goes to that session.
   const known =
     wire.type === 'prekey'
-      ? sessions.find((s) => equal(s.baseKey, wire.prekey.ephemeralKey))
+      ? sessions.find((s) => equalBytes(s.baseKey, wire.prekey.ephemeralKey))
       : undefined
 
   if (wire.type === 'message' || known) {
@@ -160,7 +159,7 @@ export async function decrypt(
     const owner =
       known ??
       sessions.find((s) =>
-        s.ratchet.receivers.some((c) => equal(c.ratchetKey, wire.header.ratchetKey)),
+        s.ratchet.receivers.some((c) => equalBytes(c.ratchetKey, wire.header.ratchetKey)),
       )
     const candidates = owner ? [owner] : sessions
 
@@ -275,24 +274,4 @@ function promote(record: SessionRecord, old: Session, updated: Session): Session
 
 function isSession(session: Session | null): session is Session {
   return session !== null
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i])
-}
-
-/** A deep copy of a record (for callers that keep several versions). */
-export function cloneRecord(record: SessionRecord): SessionRecord {
-  const copy = (session: Session): Session => ({
-    ...session,
-    ratchet: cloneState(session.ratchet),
-    associatedData: new Uint8Array(session.associatedData),
-    baseKey: new Uint8Array(session.baseKey),
-  })
-  return {
-    ...record,
-    theirIdentityKey: new Uint8Array(record.theirIdentityKey),
-    active: record.active && copy(record.active),
-    archived: record.archived.map(copy),
-  }
 }

@@ -145,10 +145,3 @@ export function sweepCredentialCache(now = Date.now()): void {
       cache().delete(token)
   }
 }
-
-/** Forgets cached credentials of a device (after it is removed). */
-export function forgetDeviceCredentials(deviceId: string): void {
-  for (const [token, entry] of cache()) {
-    if (entry.deviceId === deviceId) cache().delete(token)
-  }
-}

@@ -65,13 +65,6 @@ export class DeliveryHub {
   isOnline(deviceId: string): boolean {
     return this.#listeners.has(deviceId)
   }
-
-  /** Number of open streams in this process. */
-  get streamCount(): number {
-    let count = 0
-    for (const set of this.#listeners.values()) count += set.size
-    return count
-  }
 }
 
 const HUB = Symbol.for('tidings.delivery-hub')

@@ -187,7 +187,6 @@ export function openStream(device: DeviceIdentity, cursor: number, signal: Abort
           write(`event: synced\ndata: ${JSON.stringify({ lastSeq })}\n\n`)
           const stock = await prekeyStock(device.deviceId)
           if (stock.low) onNotice({ kind: 'prekeys-low', ...stock.counts })
-          if (dirty && !draining) kick()
         })().catch(fail)
       },
       pull() {

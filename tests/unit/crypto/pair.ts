@@ -2,7 +2,7 @@
 import { toBase64 } from '../../../lib/core/bytes'
 import { deviceIdFromIdentityKey } from '../../../lib/core/device-id'
 import { createDeviceKeys, type DeviceKeys } from '../../../lib/core/crypto/keys'
-import type { PrekeyBundle } from '../../../lib/core/crypto/pqxdh'
+import { deleteConsumed, type PrekeyBundle } from '../../../lib/core/crypto/pqxdh'
 import { bundleFromKeys } from '../../support/crypto-bundle'
 import {
   decrypt,
@@ -63,16 +63,7 @@ export async function receive(
     message,
   )
   to.record = out.record
-  if (out.consumed) {
-    const { oneTimePrekeyId, oneTimeKemPrekeyId } = out.consumed
-    to.keys = {
-      ...to.keys,
-      oneTimePrekeys: to.keys.oneTimePrekeys.filter((k) => k.keyId !== oneTimePrekeyId),
-      oneTimeKemPrekeys: to.keys.oneTimeKemPrekeys.filter(
-        (k) => k.keyId !== oneTimeKemPrekeyId,
-      ),
-    }
-  }
+  if (out.consumed) to.keys = deleteConsumed(to.keys, out.consumed)
   return decoder.decode(out.plaintext)
 }
 
