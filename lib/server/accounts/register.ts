@@ -2,12 +2,11 @@ import 'server-only'
 
 import { randomUUID } from 'node:crypto'
 
-import { ed25519 } from '@noble/curves/ed25519.js'
-
 import { deviceIdFromIdentityKey } from '@/lib/core/device-id'
 import { decodeDeviceList } from '@/lib/core/device-list'
 import { deviceKeyStatement, deviceListStatement } from '@/lib/core/statements'
 import type { registration } from '@/lib/core/api'
+import { verify } from '@/lib/core/crypto/primitives'
 import type { z } from 'zod'
 
 import { withDb } from '../db/client'
@@ -31,7 +30,7 @@ export async function registerAccount(input: z.output<typeof registration>) {
   const { username, identityKey, deviceList, device } = input
 
   if (
-    !ed25519.verify(
+    !verify(
       device.identityKeySignature,
       deviceKeyStatement(device.identityKey),
       identityKey,
@@ -45,13 +44,7 @@ export async function registerAccount(input: z.output<typeof registration>) {
       },
     )
   }
-  if (
-    !ed25519.verify(
-      deviceList.signature,
-      deviceListStatement(deviceList.bytes),
-      identityKey,
-    )
-  ) {
+  if (!verify(deviceList.signature, deviceListStatement(deviceList.bytes), identityKey)) {
     throw new ApiError('invalid-request', 'body.deviceList.signature: does not verify', {
       field: 'deviceList.signature',
     })

@@ -2,11 +2,11 @@ import 'server-only'
 
 import { randomBytes } from 'node:crypto'
 
-import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 
 import { toBase64Url, utf8Bytes, type Bytes } from '@/lib/core/bytes'
 import { authStatement } from '@/lib/core/statements'
+import { verify } from '@/lib/core/crypto/primitives'
 
 import { withDb } from '../db/client'
 import { ApiError } from '../http/api-error'
@@ -84,7 +84,7 @@ export async function redeemChallenge(challengeId: string, signature: Uint8Array
     }),
   )
   const message = authStatement(challenge.deviceId, challenge.nonce)
-  if (!device || !ed25519.verify(signature, message, device.identityKey)) {
+  if (!device || !verify(signature, message, device.identityKey)) {
     log.warn({ device: redactId(challenge.deviceId) }, 'login refused: bad signature')
     throw new ApiError('unauthorized', 'login: signature does not verify')
   }

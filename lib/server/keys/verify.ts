@@ -1,8 +1,7 @@
 import 'server-only'
 
-import { ed25519 } from '@noble/curves/ed25519.js'
-
 import { prekeyStatement } from '@/lib/core/statements'
+import { verify } from '@/lib/core/crypto/primitives'
 
 import { ApiError } from '../http/api-error'
 
@@ -24,7 +23,7 @@ export function verifySignedPrekey(
   field: string,
 ): void {
   const message = prekeyStatement(kind, key.publicKey)
-  if (!ed25519.verify(key.signature, message, identityKey)) {
+  if (!verify(key.signature, message, identityKey)) {
     throw new ApiError('invalid-request', `body.${field}.signature: does not verify`, {
       field,
     })
