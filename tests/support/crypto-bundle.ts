@@ -3,7 +3,7 @@
  * from its keys: for crypto tests and benchmarks that need no server.
  * Runs anywhere (the crypto benchmark bundles it for Chromium).
  */
-import type { DeviceKeys } from '../../lib/core/crypto/keys'
+import { publicPart, type DeviceKeys } from '../../lib/core/crypto/keys'
 import type { PrekeyBundle } from '../../lib/core/crypto/pqxdh'
 
 /** Takes the first one-time key of each kind, or falls back to the last-resort keys. */
@@ -15,16 +15,8 @@ export function bundleFromKeys(keys: DeviceKeys, withOneTime = true): PrekeyBund
   const ec = withOneTime ? keys.oneTimePrekeys[0] : undefined
   return {
     identityKey: keys.identity.publicKey,
-    signedPrekey: {
-      keyId: spk.keyId,
-      publicKey: spk.keyPair.publicKey,
-      signature: spk.signature,
-    },
-    kemPrekey: {
-      keyId: kemKey.keyId,
-      publicKey: kemKey.keyPair.publicKey,
-      signature: kemKey.signature,
-    },
+    signedPrekey: publicPart(spk),
+    kemPrekey: publicPart(kemKey),
     oneTimePrekey: ec ? { keyId: ec.keyId, publicKey: ec.keyPair.publicKey } : null,
   }
 }

@@ -84,7 +84,8 @@ async function signedPrekey(
   return { keyId, keyPair, signature, createdAt: now }
 }
 
-const publicPart = ({ keyId, keyPair, signature }: SignedPrekeyRecord) => ({
+/** What is published of a signed prekey: its id, public key and signature. */
+export const publicPart = ({ keyId, keyPair, signature }: SignedPrekeyRecord) => ({
   keyId,
   publicKey: keyPair.publicKey,
   signature,
