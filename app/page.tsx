@@ -1,15 +1,7 @@
-// The home page. The messenger itself (onboarding, chats) is the browser
-// client's work; until then this page says what is running.
+import { MessengerApp } from './_components/messenger-app'
+
+// The messenger is a client application: everything it shows comes from
+// the device's own IndexedDB, decrypted on the device.
 export default function Home() {
-  return (
-    <main
-      style={{ fontFamily: 'system-ui, sans-serif', maxWidth: 640, margin: '10vh auto' }}
-    >
-      <h1>Tidings</h1>
-      <p>
-        The relay is running: devices register, publish their keys and exchange end-to-end
-        encrypted envelopes through <code>/api</code>.
-      </p>
-    </main>
-  )
+  return <MessengerApp />
 }

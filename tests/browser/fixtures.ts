@@ -1,12 +1,35 @@
-import { test as base } from '@playwright/test'
+import {
+  test as base,
+  type Browser,
+  type BrowserContext,
+  type Page,
+} from '@playwright/test'
 
 import { startServer, type TestServer } from '../support/server'
 
-/** A real server (next start, fresh SQLite file) per worker. */
-export const test = base.extend<object, { server: TestServer }>({
+/** A person at a browser: their own context (own IndexedDB) and a page. */
+export interface Person {
+  username: string
+  context: BrowserContext
+  page: Page
+  /** Opens another page of the same browser profile (a second tab, a reopened app). */
+  openPage: () => Promise<Page>
+}
+
+let nextAddress = Math.floor(Math.random() * 60_000)
+
+/**
+ * A real server (next start, fresh SQLite file) per worker. It trusts
+ * X-Forwarded-For, and each browser context sends its own address, so the
+ * per-address limits on registration and login see separate people.
+ */
+export const test = base.extend<
+  { person: (prefix: string) => Promise<Person> },
+  { server: TestServer }
+>({
   server: [
     async ({}, use) => {
-      const server = await startServer()
+      const server = await startServer({ TRUST_PROXY: '1' })
       try {
         await use(server)
       } finally {
@@ -15,6 +38,41 @@ export const test = base.extend<object, { server: TestServer }>({
     },
     { scope: 'worker' },
   ],
+
+  person: async ({ browser, server }, use) => {
+    const contexts: BrowserContext[] = []
+    await use(async (prefix) => {
+      const person = await registeredPerson(browser, server.url, prefix)
+      contexts.push(person.context)
+      return person
+    })
+    for (const context of contexts) await context.close()
+  },
 })
+
+/** A new browser context whose page has created an account. */
+async function registeredPerson(
+  browser: Browser,
+  url: string,
+  prefix: string,
+): Promise<Person> {
+  const address = `198.51.${(nextAddress >> 8) & 255}.${nextAddress++ & 255}`
+  const context = await browser.newContext({
+    baseURL: url,
+    extraHTTPHeaders: { 'x-forwarded-for': address },
+  })
+  const username = `${prefix}_${Math.random().toString(36).slice(2, 8)}`
+  const openPage = async () => {
+    const page = await context.newPage()
+    await page.goto('/')
+    return page
+  }
+
+  const page = await openPage()
+  await page.getByRole('textbox', { name: 'Username' }).fill(username)
+  await page.getByRole('button', { name: 'Create account' }).click()
+  await page.getByRole('button', { name: 'New chat' }).waitFor()
+  return { username, context, page, openPage }
+}
 
 export { expect } from '@playwright/test'

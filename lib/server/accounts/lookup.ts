@@ -38,3 +38,21 @@ export async function lookupAccount(username: string, askingAccountId: string) {
     })),
   }
 }
+
+/**
+ * The username of the account a device belongs to, so a client that gets a
+ * first message from an unknown device knows whose signed device list to
+ * fetch and check. The client trusts this answer only once that list,
+ * signed by the account key, names the device.
+ * @throws {ApiError} not-found for an unknown device
+ */
+export async function deviceOwner(deviceId: string): Promise<{ username: string }> {
+  const device = await withDb((db) =>
+    db.device.findUnique({
+      where: { id: deviceId },
+      select: { account: { select: { username: true } } },
+    }),
+  )
+  if (!device) throw new ApiError('not-found', 'deviceId: no such device')
+  return { username: device.account.username }
+}

@@ -1,0 +1,91 @@
+'use client'
+
+import { useEffect, useState } from 'react'
+
+import { Messenger } from '@/lib/browser/messenger'
+
+import { ChatList } from './chat-list'
+import { Conversation } from './conversation'
+import { Devices } from './devices'
+import { Onboarding } from './onboarding'
+
+type Phase = 'loading' | 'onboarding' | 'ready'
+
+/**
+ * The whole client: onboarding until this browser has a device, then the
+ * chat list beside (or, on a narrow screen, instead of) the open pane.
+ */
+export function MessengerApp() {
+  const [phase, setPhase] = useState<Phase>('loading')
+  const [messenger, setMessenger] = useState<Messenger | null>(null)
+  const [failure, setFailure] = useState<string | null>(null)
+
+  useEffect(() => {
+    if (phase === 'onboarding') return
+    let active = true
+    let loaded: Messenger | null = null
+    Messenger.load().then(
+      (found) => {
+        if (!active) return
+        if (!found) return setPhase('onboarding')
+        loaded = found
+        found.start()
+        setMessenger(found)
+        setPhase('ready')
+      },
+      (error: unknown) => {
+        console.error('[ui] opening the local store failed', error)
+        setFailure(
+          'This browser does not let Tidings keep data (IndexedDB is unavailable).',
+        )
+      },
+    )
+    return () => {
+      active = false
+      loaded?.stop()
+    }
+  }, [phase])
+
+  if (failure) return <p className="fatal">{failure}</p>
+  if (phase === 'loading') return <p className="loading">Opening Tidings…</p>
+  if (phase === 'onboarding' || !messenger) {
+    return <Onboarding onRegistered={() => setPhase('loading')} />
+  }
+  return <Main messenger={messenger} />
+}
+
+type Pane = { kind: 'chat'; id: string } | { kind: 'devices' } | null
+
+function Main({ messenger }: { messenger: Messenger }) {
+  const [pane, setPane] = useState<Pane>(null)
+
+  return (
+    <div className="app" data-pane={pane ? 'open' : 'closed'}>
+      <ChatList
+        messenger={messenger}
+        openId={pane?.kind === 'chat' ? pane.id : null}
+        onOpen={(id) => setPane({ kind: 'chat', id })}
+        onDevices={() => setPane({ kind: 'devices' })}
+      />
+      <main className="pane">
+        {pane?.kind === 'chat' && (
+          <Conversation
+            key={pane.id}
+            messenger={messenger}
+            conversation={pane.id}
+            onBack={() => setPane(null)}
+          />
+        )}
+        {pane?.kind === 'devices' && (
+          <Devices messenger={messenger} onBack={() => setPane(null)} />
+        )}
+        {!pane && (
+          <div className="empty">
+            <h2>Tidings</h2>
+            <p>Messages are end-to-end encrypted. Pick a chat or start a new one.</p>
+          </div>
+        )}
+      </main>
+    </div>
+  )
+}

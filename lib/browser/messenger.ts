@@ -1,0 +1,486 @@
+/**
+ * The messenger as the page uses it: this device's identity, its stream
+ * from the relay, its outbox, and the actions a person takes (start a chat,
+ * send, read). The UI renders from IndexedDB and re-reads when `subscribe`
+ * says something changed; other tabs of the same device hear of changes
+ * over a BroadcastChannel.
+ */
+import { USERNAME_PATTERN } from '@/lib/core/limits'
+import { toBase64, toBase64Url } from '@/lib/core/bytes'
+import { ENVELOPE_TTL_MS, MAX_PREKEYS_PER_UPLOAD } from '@/lib/core/limits'
+import type { WireEnvelope } from '@/lib/core/api'
+import { deviceIdFromIdentityKey } from '@/lib/core/device-id'
+import {
+  createAccountIdentity,
+  createDeviceKeys,
+  maintainPrekeys,
+  signDeviceKey,
+  signDeviceList,
+} from '@/lib/core/crypto/keys'
+import { randomBytes } from '@/lib/core/crypto/primitives'
+import { safetyNumber } from '@/lib/core/crypto/safety-number'
+
+import { database, touchConversation, type LocalDevice } from './db'
+import { withDeviceLock } from './device-lock'
+import { Directory } from './directory'
+import { logger } from './log'
+import { Outbox } from './outbox'
+import { receiveEnvelopes } from './receiver'
+import { RelayClient, RelayError, type Credential, type Presence } from './relay-client'
+import { RelayStream, type StreamState } from './relay-stream'
+import { encodeUpload } from './wire-format'
+
+const log = logger('messenger')
+
+/** Longest message a person may send (the content schema's cap). */
+export const MAX_MESSAGE_CHARS = 64 * 1024
+
+/** How long receipts wait, so those of a burst of messages go as one. */
+const RECEIPT_DELAY_MS = 150
+
+/** A problem the person can act on, in words for them. */
+export class UserFacingError extends Error {
+  override name = 'UserFacingError'
+}
+
+export class Messenger {
+  private readonly listeners = new Set<() => void>()
+  private readonly channel = new BroadcastChannel('tidings')
+  private readonly relay: RelayClient
+  private readonly directory: Directory
+  private readonly outbox: Outbox
+  private readonly stream: RelayStream
+  private readonly pendingAcks = new Set<number>()
+  private acking = false
+  private version = 0
+  private started = false
+  /** The relay connection, for the header. */
+  connection: StreamState = 'connecting'
+
+  private constructor(readonly device: Readonly<LocalDevice>) {
+    const auth = {
+      deviceId: device.deviceId,
+      identitySecretKey: device.identity.secretKey,
+      credential: device.credential,
+      saveCredential: (credential: Credential | null) => saveCredential(credential),
+    }
+    this.relay = new RelayClient(auth)
+    this.directory = new Directory(this.relay, {
+      username: device.username,
+      accountKey: device.account.publicKey,
+    })
+    this.outbox = new Outbox(device, this.relay, this.directory, () => this.changed())
+    this.stream = new RelayStream(this.relay, {
+      envelopes: (envelopes) => this.receive(envelopes),
+      synced: () => void this.afterSync(),
+      prekeysLow: () => void this.replenishPrekeys(),
+      state: (state) => {
+        this.connection = state
+        if (state === 'online') this.outbox.flush()
+        this.notify()
+      },
+    })
+  }
+
+  /** This browser's device, when it has registered; null otherwise. */
+  static async load(): Promise<Messenger | null> {
+    const device = await (await database()).get('device', 'self')
+    return device ? new Messenger(device) : null
+  }
+
+  /**
+   * Creates an account with this browser as its first device: account and
+   * device keys, signatures, prekeys; registers them; stores them.
+   * Load it with `Messenger.load()` afterwards.
+   * @throws {UserFacingError} for a bad or taken username, or no network
+   */
+  static async register(username: string): Promise<void> {
+    const name = username.trim().toLowerCase()
+    if (!USERNAME_PATTERN.test(name)) {
+      throw new UserFacingError('A username is 3 to 32 letters, digits or _.')
+    }
+
+    const account = createAccountIdentity()
+    const { keys, upload } = await createDeviceKeys(MAX_PREKEYS_PER_UPLOAD)
+    const identityKey = keys.identity.publicKey
+    const list = signDeviceList(account, 1, [identityKey])
+    const deviceName = describeBrowser()
+    const published = encodeUpload(upload)
+
+    try {
+      // Limitation: the keys are stored after the relay accepts them; a
+      // crash in between leaves the username taken with no device holding
+      // its keys.
+      await RelayClient.register({
+        username: name,
+        identityKey: toBase64(account.publicKey),
+        deviceList: { bytes: toBase64(list.bytes), signature: toBase64(list.signature) },
+        device: {
+          name: deviceName,
+          identityKey: toBase64(identityKey),
+          identityKeySignature: toBase64(signDeviceKey(account, identityKey)),
+          signedPrekey: published.signedPrekey!,
+          lastResortKemPrekey: published.lastResortKemPrekey!,
+          oneTimePrekeys: published.oneTimePrekeys ?? [],
+          oneTimeKemPrekeys: published.oneTimeKemPrekeys ?? [],
+        },
+      })
+    } catch (error) {
+      if (error instanceof RelayError && error.code === 'conflict') {
+        throw new UserFacingError(`The username "${name}" is taken.`)
+      }
+      if (error instanceof RelayError) throw new UserFacingError(error.message)
+      throw new UserFacingError('The server cannot be reached. Try again when online.')
+    }
+
+    const device: LocalDevice = {
+      username: name,
+      deviceId: deviceIdFromIdentityKey(identityKey),
+      deviceName,
+      account,
+      identity: keys.identity,
+      credential: null,
+      clock: Date.now(),
+      createdAt: Date.now(),
+    }
+    const db = await database()
+    const tx = db.transaction(['device', 'keys'], 'readwrite')
+    void tx.objectStore('keys').put(keys, 'self')
+    void tx.objectStore('device').put(device, 'self')
+    await tx.done
+    log.info('device registered')
+  }
+
+  get username(): string {
+    return this.device.username
+  }
+
+  /** Connects to the relay and sends what the outbox holds. */
+  start(): void {
+    if (this.started) return
+    this.started = true
+    this.channel.onmessage = () => this.notify()
+    addEventListener('online', this.onOnline)
+    this.stream.start()
+    this.outbox.flush()
+  }
+
+  stop(): void {
+    this.started = false
+    this.stream.stop()
+    this.outbox.stop()
+    this.channel.close()
+    removeEventListener('online', this.onOnline)
+  }
+
+  private readonly onOnline = () => this.outbox.flush()
+
+  /** For useSyncExternalStore: a number that changes with the data. */
+  subscribe = (listener: () => void) => {
+    this.listeners.add(listener)
+    return () => void this.listeners.delete(listener)
+  }
+
+  getVersion = () => this.version
+
+  private notify(): void {
+    this.version++
+    for (const listener of this.listeners) listener()
+  }
+
+  /** Local data changed: re-render here and in the other tabs. */
+  private changed(): void {
+    this.notify()
+    this.channel.postMessage('changed')
+  }
+
+  /**
+   * Opens (or creates) the chat with a contact, after checking the account
+   * exists and its device list verifies.
+   * @throws {UserFacingError} naming what is wrong
+   */
+  async startChat(username: string): Promise<string> {
+    const name = username.trim().toLowerCase()
+    if (!USERNAME_PATTERN.test(name)) {
+      throw new UserFacingError('A username is 3 to 32 letters, digits or _.')
+    }
+    if (name === this.username) throw new UserFacingError('That is your own username.')
+    try {
+      await this.directory.account(name, true)
+    } catch (error) {
+      if (error instanceof RelayError && error.code === 'not-found') {
+        throw new UserFacingError(`No one is called "${name}".`)
+      }
+      if (error instanceof RelayError) throw new UserFacingError(error.message)
+      if (error instanceof Error && error.name === 'UntrustedKeyError') {
+        throw new UserFacingError(`The keys of "${name}" do not verify.`)
+      }
+      throw new UserFacingError('The server cannot be reached. Try again when online.')
+    }
+
+    const db = await database()
+    const tx = db.transaction('conversations', 'readwrite')
+    if (!(await tx.store.get(name))) {
+      await tx.store.put({ id: name, lastText: '', lastAt: Date.now(), unread: 0 })
+    }
+    await tx.done
+    this.changed()
+    return name
+  }
+
+  /**
+   * Queues a message: it is stored as Pending together with its outbox item
+   * in one transaction, then sent when the network allows. When sessions
+   * with every device exist (the usual case), it is encrypted right here
+   * and its new session state goes into that same transaction, so the
+   * outbox only has to post it.
+   */
+  async sendText(conversation: string, text: string): Promise<void> {
+    const body = text.trim()
+    if (!body) return
+    if (body.length > MAX_MESSAGE_CHARS) {
+      throw new UserFacingError('The message is too long.')
+    }
+    const id = toBase64Url(randomBytes(16))
+
+    await withDeviceLock(this.device.deviceId, async () => {
+      const db = await database()
+      const device = await db.get('device', 'self')
+      if (!device) throw new Error('sendText: this device is not registered')
+      // A strictly increasing clock keeps our messages in the order we wrote them.
+      const sentAt = Math.max(Date.now(), device.clock + 1)
+      const content = { kind: 'text', id, body, sentAt } as const
+      const sealed = await this.outbox.seal(conversation, content)
+
+      const tx = db.transaction(
+        ['device', 'sessions', 'messages', 'conversations', 'outbox'],
+        'readwrite',
+      )
+      void tx.objectStore('device').put({ ...device, clock: sentAt }, 'self')
+      for (const record of sealed?.records ?? [])
+        void tx.objectStore('sessions').put(record)
+      void tx.objectStore('messages').put({
+        conversation,
+        id,
+        from: this.username,
+        outgoing: true,
+        body,
+        sentAt,
+        status: 'pending',
+        serverTimestamp: null,
+      })
+      void tx.objectStore('outbox').put({
+        id,
+        to: conversation,
+        content,
+        queuedAt: sentAt,
+        attempts: 0,
+        ...(sealed && { envelopes: sealed.envelopes }),
+      })
+      await touchConversation(
+        tx.objectStore('conversations'),
+        conversation,
+        body,
+        sentAt,
+        0,
+      )
+      await tx.done
+    })
+
+    this.outbox.flush()
+    this.changed()
+  }
+
+  /**
+   * Marks the conversation's unread messages read and queues one read
+   * receipt for them (our other devices get it as a read-sync).
+   */
+  async markRead(conversation: string): Promise<void> {
+    const db = await database()
+    const tx = db.transaction(['messages', 'conversations', 'outbox'], 'readwrite')
+    const chat = await tx.objectStore('conversations').get(conversation)
+    if (!chat || chat.unread === 0) {
+      await tx.done
+      return
+    }
+
+    const range = IDBKeyRange.bound(
+      [conversation, -Infinity, ''],
+      [conversation, Infinity, '\uffff'],
+    )
+    const ids: string[] = []
+    for (const message of await tx
+      .objectStore('messages')
+      .index('byOrder')
+      .getAll(range)) {
+      if (message.outgoing || message.status === 'read') continue
+      ids.push(message.id)
+      void tx.objectStore('messages').put({ ...message, status: 'read' })
+    }
+    void tx.objectStore('conversations').put({ ...chat, unread: 0 })
+    for (let start = 0; start < ids.length; start += 500) {
+      void tx.objectStore('outbox').put({
+        id: `read:${conversation}:${ids[start]}`,
+        to: conversation,
+        content: { kind: 'read-receipt', ids: ids.slice(start, start + 500) },
+        queuedAt: Date.now(),
+        attempts: 0,
+      })
+    }
+    await tx.done
+
+    this.changed()
+    this.outbox.flush(RECEIPT_DELAY_MS)
+  }
+
+  /** The 60-digit safety number with a contact, as 12 groups of 5. */
+  async safetyNumber(conversation: string): Promise<string[]> {
+    const contact =
+      (await this.directory.contact(conversation)) ??
+      (await this.directory.account(conversation))
+    return safetyNumber(
+      { identityKey: this.device.account.publicKey, username: this.username },
+      { identityKey: contact.identityKey, username: conversation },
+    )
+  }
+
+  /** Whether the contact's identity key changed since the chat began. */
+  async identityChanged(conversation: string): Promise<boolean> {
+    return !!(await this.directory.contact(conversation))?.identityChangedAt
+  }
+
+  /** The person has seen the warning (and compared safety numbers, we hope). */
+  async dismissIdentityChange(conversation: string): Promise<void> {
+    const db = await database()
+    const tx = db.transaction('contacts', 'readwrite')
+    const contact = await tx.store.get(conversation)
+    if (contact) await tx.store.put({ ...contact, identityChangedAt: null })
+    await tx.done
+    this.changed()
+  }
+
+  presence(conversation: string): Promise<Presence> {
+    return this.relay.presence(conversation)
+  }
+
+  /** Our account's devices, as its signed list names them. */
+  async linkedDevices() {
+    return (await this.directory.account(this.username, true)).devices
+  }
+
+  /** Stores, acknowledges, then shows a batch from the stream. */
+  private async receive(envelopes: WireEnvelope[]): Promise<void> {
+    const received = await receiveEnvelopes(this.device, this.directory, envelopes)
+    for (const seq of received.seqs) this.pendingAcks.add(seq)
+    this.acknowledge()
+    this.changed()
+    // Delivery receipts wait a moment, so a burst of messages gets one.
+    if (received.messages.length > 0) this.outbox.flush(RECEIPT_DELAY_MS)
+  }
+
+  /** Acknowledges stored envelopes; what fails is retried with the next batch. */
+  private acknowledge(): void {
+    if (this.acking || this.pendingAcks.size === 0) return
+    this.acking = true
+    const seqs = [...this.pendingAcks].slice(0, 1000)
+    void this.relay
+      .ack(seqs)
+      .then(() => {
+        for (const seq of seqs) this.pendingAcks.delete(seq)
+      })
+      .catch((error: unknown) =>
+        log.info('ack postponed', { error: (error as Error).name }),
+      )
+      .finally(() => {
+        this.acking = false
+        if (this.pendingAcks.size > 0 && this.connection === 'online') {
+          setTimeout(() => this.acknowledge(), 1_000)
+        }
+      })
+  }
+
+  /** After the backlog: housekeeping that needs the relay. */
+  private async afterSync(): Promise<void> {
+    this.acknowledge()
+    this.outbox.flush()
+    await this.replenishPrekeys()
+    await pruneProcessed()
+  }
+
+  /**
+   * Rotates the signed prekeys when due and tops up one-time prekeys. The
+   * new secrets are stored before their public halves are published, so a
+   * crash never leaves the relay handing out keys we do not hold.
+   */
+  private async replenishPrekeys(): Promise<void> {
+    try {
+      const stock = await this.relay.keyStock()
+      await withDeviceLock(this.device.deviceId, async () => {
+        const db = await database()
+        const current = await db.get('keys', 'self')
+        if (!current) return
+        const { keys, upload } = await maintainPrekeys(current, stock)
+        if (!upload) return
+
+        await db.put('keys', keys, 'self')
+        await this.relay.uploadKeys(encodeUpload(upload))
+        log.info('prekeys published', {
+          oneTime: upload.oneTimePrekeys?.length ?? 0,
+          rotated: !!upload.signedPrekey,
+        })
+      })
+    } catch (error) {
+      log.warn('prekey upkeep postponed', { error: (error as Error).name })
+    }
+  }
+}
+
+/** Keeps the relay credential with the device record. */
+async function saveCredential(credential: Credential | null): Promise<void> {
+  const db = await database()
+  const tx = db.transaction('device', 'readwrite')
+  const device = await tx.store.get('self')
+  if (device) await tx.store.put({ ...device, credential }, 'self')
+  await tx.done
+}
+
+/** Forgets processed sequence numbers older than any envelope the relay keeps. */
+async function pruneProcessed(): Promise<void> {
+  const db = await database()
+  const tx = db.transaction('processed', 'readwrite')
+  const cutoff = Date.now() - ENVELOPE_TTL_MS
+  for (
+    let cursor = await tx.store.openCursor();
+    cursor;
+    cursor = await cursor.continue()
+  ) {
+    if (cursor.value.at < cutoff) await cursor.delete()
+  }
+  await tx.done
+}
+
+/** A device name from the browser, e.g. "Chrome on Linux". */
+function describeBrowser(): string {
+  const agent = navigator.userAgent
+  const browser = /Edg\//.test(agent)
+    ? 'Edge'
+    : /Firefox\//.test(agent)
+      ? 'Firefox'
+      : /Chrome\//.test(agent)
+        ? 'Chrome'
+        : /Safari\//.test(agent)
+          ? 'Safari'
+          : 'Browser'
+  const system = /Android/.test(agent)
+    ? 'Android'
+    : /iPhone|iPad/.test(agent)
+      ? 'iOS'
+      : /Mac OS/.test(agent)
+        ? 'macOS'
+        : /Windows/.test(agent)
+          ? 'Windows'
+          : /Linux/.test(agent)
+            ? 'Linux'
+            : 'unknown system'
+  return `${browser} on ${system}`
+}
