@@ -61,8 +61,19 @@ export function Conversation({ messenger, conversation, onBack }: Props) {
           <h2>{conversation}</h2>
           <p className="sub">{presence}</p>
         </div>
-        <button type="button" onClick={() => setShowNumber(true)}>
-          Verify safety number
+        <button
+          type="button"
+          className="icon"
+          aria-label="Verify safety number"
+          title="Verify safety number"
+          onClick={() => setShowNumber(true)}
+        >
+          <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+            <path
+              d="M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5l-8-3Zm-1.2 14.2-3.5-3.5 1.4-1.4 2.1 2.1 4.9-4.9 1.4 1.4-6.3 6.3Z"
+              fill="currentColor"
+            />
+          </svg>
         </button>
       </header>
 

@@ -8,8 +8,6 @@ import { randomBytes } from '@/lib/core/crypto/primitives'
 import { formatPresence } from '@/lib/browser/format'
 import type { Messenger } from '@/lib/browser/messenger'
 
-import { useLive } from './use-live'
-
 /** The account's devices, and the code that links a new one. */
 export function Devices({
   messenger,
@@ -18,7 +16,7 @@ export function Devices({
   messenger: Messenger
   onBack: () => void
 }) {
-  const devices = useLive(messenger, () => messenger.linkedDevices(), 'devices')
+  const devices = useDevices(messenger)
   const [code, setCode] = useState<string | null>(null)
 
   return (
@@ -60,6 +58,23 @@ export function Devices({
       </div>
     </section>
   )
+}
+
+/** The account's devices, asked of the relay once when the pane opens. */
+function useDevices(messenger: Messenger) {
+  const [devices, setDevices] =
+    useState<Awaited<ReturnType<Messenger['linkedDevices']>>>()
+  useEffect(() => {
+    let active = true
+    messenger.linkedDevices().then(
+      (list) => active && setDevices(list),
+      (error: unknown) => console.error('[ui] linked devices', error),
+    )
+    return () => {
+      active = false
+    }
+  }, [messenger])
+  return devices
 }
 
 function LinkCode({ code }: { code: string }) {

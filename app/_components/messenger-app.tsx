@@ -19,9 +19,11 @@ export function MessengerApp() {
   const [phase, setPhase] = useState<Phase>('loading')
   const [messenger, setMessenger] = useState<Messenger | null>(null)
   const [failure, setFailure] = useState<string | null>(null)
+  // Loads the device once on mount, and again after registering. One
+  // Messenger runs per load; the effect's cleanup stops it.
+  const [loads, setLoads] = useState(0)
 
   useEffect(() => {
-    if (phase === 'onboarding') return
     let active = true
     let loaded: Messenger | null = null
     Messenger.load().then(
@@ -44,12 +46,19 @@ export function MessengerApp() {
       active = false
       loaded?.stop()
     }
-  }, [phase])
+  }, [loads])
 
   if (failure) return <p className="fatal">{failure}</p>
   if (phase === 'loading') return <p className="loading">Opening Tidings…</p>
   if (phase === 'onboarding' || !messenger) {
-    return <Onboarding onRegistered={() => setPhase('loading')} />
+    return (
+      <Onboarding
+        onRegistered={() => {
+          setPhase('loading')
+          setLoads((count) => count + 1)
+        }}
+      />
+    )
   }
   return <Main messenger={messenger} />
 }

@@ -40,15 +40,14 @@ export class Directory {
     if (cached && !refresh && Date.now() - cached.at < FRESH_MS) return cached.account
 
     const account = verifyAccount(await this.relay.account(username))
-    if (username === this.self.username) {
-      if (!equalBytes(account.identityKey, this.self.accountKey)) {
-        throw new UntrustedKeyError(
-          'account: the relay shows our account with another key',
-        )
-      }
-    } else {
-      await this.remember(account)
+    if (
+      username === this.self.username &&
+      !equalBytes(account.identityKey, this.self.accountKey)
+    ) {
+      throw new UntrustedKeyError('account: the relay shows our account with another key')
     }
+    // Our own list is remembered too, so an older one is refused as well.
+    await this.remember(account)
     this.cache.set(username, { account, at: Date.now() })
     return account
   }
@@ -73,16 +72,21 @@ export class Directory {
           device.deviceId === deviceId && equalBytes(device.identityKey, identityKey),
       )
 
-    for (const { account } of this.cache.values()) {
-      if (names(account)) return account.username
+    // Recently verified lists answer at once. A device two accounts both
+    // claim (each account key can sign any public key) belongs to neither.
+    const claims = [...this.cache.values()]
+      .filter(({ at }) => Date.now() - at < FRESH_MS)
+      .filter(({ account }) => names(account))
+    if (claims.length > 1) {
+      throw new UntrustedKeyError('ownerOf: the device is on several accounts')
     }
-    const db = await database()
-    for (const contact of await db.getAll('contacts')) {
-      if (names(contact)) return contact.username
-    }
+    if (claims[0]) return claims[0].account.username
 
-    // Unknown device: ask the relay whose it is, then check that account's list.
-    const { username } = await this.relay.deviceOwner(deviceId)
+    // Otherwise the list is fetched again (a device may have been removed
+    // since): the contact we knew it from, or whoever the relay says.
+    const db = await database()
+    const known = (await db.getAll('contacts')).find(names)?.username
+    const username = known ?? (await this.relay.deviceOwner(deviceId)).username
     const account = await this.account(username, true)
     if (!names(account)) {
       throw new UntrustedKeyError('ownerOf: the device is not on its account list')

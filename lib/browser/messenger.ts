@@ -52,6 +52,7 @@ export class Messenger {
   private readonly stream: RelayStream
   private readonly pendingAcks = new Set<number>()
   private acking = false
+  private replenishing: Promise<void> | null = null
   private version = 0
   private started = false
   /** The relay connection, for the header. */
@@ -76,7 +77,7 @@ export class Messenger {
       prekeysLow: () => void this.replenishPrekeys(),
       state: (state) => {
         this.connection = state
-        if (state === 'online') this.outbox.flush()
+        if (state === 'online') this.outbox.flush({ force: true })
         this.notify()
       },
     })
@@ -173,7 +174,7 @@ export class Messenger {
     removeEventListener('online', this.onOnline)
   }
 
-  private readonly onOnline = () => this.outbox.flush()
+  private readonly onOnline = () => this.outbox.flush({ force: true })
 
   /** For useSyncExternalStore: a number that changes with the data. */
   subscribe = (listener: () => void) => {
@@ -190,6 +191,7 @@ export class Messenger {
 
   /** Local data changed: re-render here and in the other tabs. */
   private changed(): void {
+    if (!this.started) return
     this.notify()
     this.channel.postMessage('changed')
   }
@@ -287,7 +289,7 @@ export class Messenger {
       await tx.done
     })
 
-    this.outbox.flush()
+    this.outbox.flush({ force: true })
     this.changed()
   }
 
@@ -297,6 +299,8 @@ export class Messenger {
    */
   async markRead(conversation: string): Promise<void> {
     const db = await database()
+    // A read-only look first: this runs on every change while a chat is open.
+    if (!(await db.get('conversations', conversation))?.unread) return
     const tx = db.transaction(['messages', 'conversations', 'outbox'], 'readwrite')
     const chat = await tx.objectStore('conversations').get(conversation)
     if (!chat || chat.unread === 0) {
@@ -330,7 +334,7 @@ export class Messenger {
     await tx.done
 
     this.changed()
-    this.outbox.flush(RECEIPT_DELAY_MS)
+    this.outbox.flush({ delayMs: RECEIPT_DELAY_MS })
   }
 
   /** The 60-digit safety number with a contact, as 12 groups of 5. */
@@ -375,7 +379,7 @@ export class Messenger {
     this.acknowledge()
     this.changed()
     // Delivery receipts wait a moment, so a burst of messages gets one.
-    if (received.messages.length > 0) this.outbox.flush(RECEIPT_DELAY_MS)
+    if (received.messages.length > 0) this.outbox.flush({ delayMs: RECEIPT_DELAY_MS })
   }
 
   /** Acknowledges stored envelopes; what fails is retried with the next batch. */
@@ -412,10 +416,16 @@ export class Messenger {
    * new secrets are stored before their public halves are published, so a
    * crash never leaves the relay handing out keys we do not hold.
    */
-  private async replenishPrekeys(): Promise<void> {
+  private replenishPrekeys(): Promise<void> {
+    this.replenishing ??= this.keepPrekeys().finally(() => (this.replenishing = null))
+    return this.replenishing
+  }
+
+  private async keepPrekeys(): Promise<void> {
     try {
-      const stock = await this.relay.keyStock()
+      // Under the lock, so a second tab reads the stock after this one's upload.
       await withDeviceLock(this.device.deviceId, async () => {
+        const stock = await this.relay.keyStock()
         const db = await database()
         const current = await db.get('keys', 'self')
         if (!current) return
@@ -423,6 +433,10 @@ export class Messenger {
         if (!upload) return
 
         await db.put('keys', keys, 'self')
+        // Limitation: when this upload fails, a rotated signed prekey stays
+        // unpublished until the next rotation (the relay keeps handing out
+        // the previous one, which still works for 30 days); one-time keys
+        // are topped up again on the next sync.
         await this.relay.uploadKeys(encodeUpload(upload))
         log.info('prekeys published', {
           oneTime: upload.oneTimePrekeys?.length ?? 0,

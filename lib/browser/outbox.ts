@@ -22,7 +22,7 @@ import { withDeviceLock, withOutboxLock } from './device-lock'
 import type { Directory } from './directory'
 import { logger } from './log'
 import { STATUS_RANK } from './receiver'
-import { NetworkError, RelayError, type RelayClient } from './relay-client'
+import { isTransient, RelayError, type RelayClient } from './relay-client'
 import type { VerifiedAccount } from './trust'
 import { decodeBundle } from './wire-format'
 
@@ -30,6 +30,8 @@ const log = logger('outbox')
 
 const FIRST_RETRY_MS = 1_000
 const MAX_RETRY_MS = 60_000
+/** Relay failures (5xx) on one item before it is marked failed. */
+const MAX_SERVER_FAILURES = 8
 /** Times the device lists may change under one send before giving up for now. */
 const MAX_MISMATCHES = 3
 /** Receipt ids per content (the content schema's cap). */
@@ -46,8 +48,14 @@ type Recipient = { deviceId: string; owner: 'contact' | 'self' }
 export class Outbox {
   private running = false
   private again = false
+  private stopped = false
   private failures = 0
-  private retry: ReturnType<typeof setTimeout> | undefined
+  /** No attempt before this time (the backoff after a failure), unless forced. */
+  private notBefore = 0
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private timerAt = Infinity
+  /** Relay failures (5xx) per item; network failures are retried for ever. */
+  private readonly serverFailures = new Map<string, number>()
 
   constructor(
     private readonly self: Self,
@@ -57,13 +65,19 @@ export class Outbox {
   ) {}
 
   /**
-   * Starts sending what is queued (or notes to look again when already
-   * sending), now or after `delayMs`.
+   * Sends what is queued, in order: now or after `delayMs`, and not before
+   * the backoff after a failure ends unless `force` (the network is back,
+   * or the person just pressed Send).
    */
-  flush(delayMs = 0): void {
-    clearTimeout(this.retry)
-    if (delayMs > 0) {
-      this.retry = setTimeout(() => this.flush(), delayMs)
+  flush(options: { delayMs?: number; force?: boolean } = {}): void {
+    if (this.stopped) return
+    if (options.force) {
+      this.notBefore = 0
+      this.failures = 0
+    }
+    const wait = Math.max(options.delayMs ?? 0, this.notBefore - Date.now())
+    if (wait > 0) {
+      this.schedule(wait)
       return
     }
     if (this.running) {
@@ -74,7 +88,7 @@ export class Outbox {
     void withOutboxLock(this.self.deviceId, () => this.drain())
       .catch((error: unknown) => {
         log.error('outbox stopped', { error: (error as Error).name })
-        this.later()
+        this.backOff()
       })
       .finally(() => {
         this.running = false
@@ -85,8 +99,31 @@ export class Outbox {
       })
   }
 
+  /** Stops for good (the page is going away, or this Messenger is replaced). */
   stop(): void {
-    clearTimeout(this.retry)
+    this.stopped = true
+    clearTimeout(this.timer)
+  }
+
+  /** Runs flush() in `ms`, keeping whichever timer fires first. */
+  private schedule(ms: number): void {
+    const at = Date.now() + ms
+    if (this.timer !== undefined && this.timerAt <= at) return
+    clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.timerAt = Infinity
+      this.flush()
+    }, ms)
+  }
+
+  /** Waits longer after each failure in a row: 1 s, 2 s, 4 s … 60 s. */
+  private backOff(atLeastMs = 0): void {
+    this.failures++
+    const backoff = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (this.failures - 1))
+    this.notBefore = Date.now() + Math.max(atLeastMs, backoff)
+    this.schedule(this.notBefore - Date.now())
   }
 
   /** Sends items, oldest first, until the outbox is empty or the network fails. */
@@ -103,9 +140,9 @@ export class Outbox {
         await this.settle(batch.items, receipt)
         this.failures = 0
       } catch (error) {
-        if (isTransient(error)) {
+        if (isTransient(error) && !this.givenUp(batch, error)) {
           log.info('send postponed', { error: (error as Error).name })
-          this.later(retryAfter(error))
+          this.backOff(retryAfter(error))
           return
         }
         // The relay or the keys refuse this item for good: show it failed.
@@ -118,12 +155,16 @@ export class Outbox {
     }
   }
 
-  /** Schedules the next attempt with exponential backoff. */
-  private later(atLeastMs = 0): void {
-    this.failures++
-    const backoff = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (this.failures - 1))
-    clearTimeout(this.retry)
-    this.retry = setTimeout(() => this.flush(), Math.max(atLeastMs, backoff))
+  /**
+   * Whether to stop retrying an item the relay keeps failing on (5xx): it
+   * would otherwise hold up everything queued after it.
+   */
+  private givenUp(batch: Batch, error: unknown): boolean {
+    if (!(error instanceof RelayError) || error.status < 500) return false
+    const id = batch.items[0]?.id ?? ''
+    const count = (this.serverFailures.get(id) ?? 0) + 1
+    this.serverFailures.set(id, count)
+    return count >= MAX_SERVER_FAILURES
   }
 
   /**
@@ -379,12 +420,6 @@ function copyForOwnDevice(to: string, content: Content): Content {
     default:
       return content
   }
-}
-
-/** Network down, relay restarting or busy: worth retrying as it is. */
-function isTransient(error: unknown): boolean {
-  if (error instanceof NetworkError) return true
-  return error instanceof RelayError && (error.status >= 500 || error.status === 429)
 }
 
 function retryAfter(error: unknown): number {

@@ -9,12 +9,7 @@
 import type { WireEnvelope } from '@/lib/core/api'
 import { fromBase64 } from '@/lib/core/bytes'
 import { decodeContent, missingCase, type Content } from '@/lib/core/content'
-import {
-  DecryptError,
-  DuplicateMessageError,
-  MessageOutOfBoundsError,
-  UntrustedKeyError,
-} from '@/lib/core/crypto/errors'
+import { DuplicateMessageError } from '@/lib/core/crypto/errors'
 import type { DeviceKeys } from '@/lib/core/crypto/keys'
 import { deleteConsumed } from '@/lib/core/crypto/pqxdh'
 import { decrypt } from '@/lib/core/crypto/session'
@@ -32,6 +27,7 @@ import {
 import { withDeviceLock } from './device-lock'
 import type { Directory } from './directory'
 import { logger, shortId } from './log'
+import { isTransient } from './relay-client'
 
 const log = logger('receiver')
 
@@ -92,9 +88,6 @@ const NO_PREKEYS: DeviceKeys = {
   nextKeyId: 0,
 }
 
-/** Errors that make an envelope undecryptable for good: it is dropped. */
-const DROPPED = [DecryptError, MessageOutOfBoundsError, UntrustedKeyError, RangeError]
-
 async function receiveOne(self: Self, directory: Directory, envelope: WireEnvelope) {
   const db = await database()
   const [processed, stored] = await Promise.all([
@@ -130,7 +123,10 @@ async function receiveOne(self: Self, directory: Directory, envelope: WireEnvelo
       await markProcessed(db, envelope.seq)
       return null
     }
-    if (DROPPED.some((kind) => error instanceof kind)) {
+    // The network or the local store failing is worth another try: the
+    // envelope stays unprocessed and comes again. Anything else about this
+    // envelope will not get better, and must not hold up the ones after it.
+    if (!isTransient(error) && !(error instanceof DOMException)) {
       log.warn('envelope dropped', {
         seq: envelope.seq,
         sender: shortId(envelope.senderDeviceId),

@@ -37,6 +37,12 @@ export class RelayError extends Error {
   }
 }
 
+/** Whether a failed request is worth retrying as it is (network, relay busy or down). */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof NetworkError) return true
+  return error instanceof RelayError && (error.status >= 500 || error.status === 429)
+}
+
 /** The relay could not be reached (offline, server down, connection cut). */
 export class NetworkError extends Error {
   override name = 'NetworkError'
@@ -91,6 +97,9 @@ export interface Presence {
   online: boolean
   lastSeenAt: number
 }
+
+/** A request that has not answered in this long is given up (a half-open connection). */
+const REQUEST_TIMEOUT_MS = 20_000
 
 /** Renew a credential this long before it expires. */
 const RENEW_BEFORE_MS = 5 * 60 * 1000
@@ -255,6 +264,7 @@ async function call<T>(
       },
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: 'no-store',
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     })
   } catch (error) {
     throw new NetworkError(operation, { cause: error })

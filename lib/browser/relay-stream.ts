@@ -43,6 +43,7 @@ export class RelayStream {
   private wake: () => void = () => {}
   private cursor = 0
   private failures = 0
+  private synced = false
 
   constructor(
     private readonly relay: RelayClient,
@@ -86,7 +87,9 @@ export class RelayStream {
       this.handlers.state('connecting')
       try {
         await this.connect()
-        this.failures = 0
+        // Closed by the relay before the backlog was through: count it as a
+        // failure, or a relay that accepts and closes would be hit in a loop.
+        if (!this.synced) this.failures++
       } catch (error) {
         if (this.stopped) return
         this.failures++
@@ -118,6 +121,7 @@ export class RelayStream {
   private async connect(): Promise<void> {
     const controller = new AbortController()
     this.connection = controller
+    this.synced = false
     let silence: ReturnType<typeof setTimeout> | undefined
     const heard = () => {
       clearTimeout(silence)
@@ -157,6 +161,8 @@ export class RelayStream {
       }
     } finally {
       clearTimeout(silence)
+      // Ends the request whatever happened, so a failed batch leaves no stream open.
+      controller.abort()
       if (this.connection === controller) this.connection = null
     }
   }
@@ -171,6 +177,9 @@ export class RelayStream {
         return
       }
       case 'synced':
+        // A healthy connection: the next failure starts the backoff afresh.
+        this.synced = true
+        this.failures = 0
         this.handlers.synced()
         return
       case 'prekeys-low':

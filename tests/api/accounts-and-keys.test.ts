@@ -63,6 +63,30 @@ describe('accounts', () => {
     assert.equal(account.devices[0]?.name, undefined)
   })
 
+  test('a device id leads to its account name; unknown and malformed ids are 4xx', async () => {
+    const alice = await new TestDevice(server.url, unique('alice')).register()
+    const bob = await new TestDevice(server.url, unique('bob')).register()
+
+    const known = await bob.request('GET', `/api/devices/${alice.deviceId}`)
+    const unknown = await bob.request('GET', `/api/devices/${'A'.repeat(22)}`)
+    const malformed = await bob.request('GET', '/api/devices/not-a-device')
+
+    assert.equal(known.status, 200)
+    assert.deepEqual(await known.json(), { username: alice.username })
+    assert.equal(unknown.status, 404)
+    assert.deepEqual(await unknown.json(), {
+      error: { code: 'not-found', message: 'deviceId: no such device' },
+    })
+    assert.equal(malformed.status, 400)
+    assert.deepEqual(await malformed.json(), {
+      error: {
+        code: 'invalid-request',
+        message: 'deviceId: expected a device id',
+        field: 'deviceId',
+      },
+    })
+  })
+
   test('a login with a signature from another key is refused', async () => {
     const alice = await new TestDevice(server.url, unique('alice')).register()
     const mallory = await new TestDevice(server.url, unique('mallory')).register()
