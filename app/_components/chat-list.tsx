@@ -24,6 +24,7 @@ interface Props {
 /** The left column: account, actions, and the chats, most recent first. */
 export function ChatList({ messenger, openId, onOpen, onDevices }: Props) {
   const chats = useLive(messenger, conversationList, 'chats') ?? []
+  const history = useLive(messenger, () => messenger.historyProgress(), 'history')
   const [adding, setAdding] = useState(false)
   const connection = CONNECTION_TEXT[messenger.connection]
 
@@ -50,6 +51,21 @@ export function ChatList({ messenger, openId, onOpen, onDevices }: Props) {
             onOpen(id)
           }}
         />
+      )}
+
+      {history && (history.parts === 0 || history.received.length < history.parts) && (
+        <div className="history">
+          <label htmlFor="history-progress">
+            {history.parts === 0
+              ? 'Waiting for your history…'
+              : `Receiving your history: ${history.received.length} of ${history.parts}`}
+          </label>
+          <progress
+            id="history-progress"
+            max={Math.max(1, history.parts)}
+            value={history.parts === 0 ? undefined : history.received.length}
+          />
+        </div>
       )}
 
       <ul aria-label="Chats" className="chats">

@@ -23,9 +23,9 @@ export function Conversation({ messenger, conversation, onBack }: Props) {
   const version = useVersion(messenger)
   const messages =
     useLive(messenger, () => conversationMessages(conversation), conversation) ?? []
-  const identityChanged = useLive(
+  const warnings = useLive(
     messenger,
-    () => messenger.identityChanged(conversation),
+    () => messenger.warnings(conversation),
     conversation,
   )
   const presence = usePresence(messenger, conversation)
@@ -77,7 +77,17 @@ export function Conversation({ messenger, conversation, onBack }: Props) {
         </button>
       </header>
 
-      {identityChanged && (
+      {warnings?.listRejected && (
+        <div role="alert" className="warning">
+          <p>
+            The list of {conversation}’s devices does not carry their signature: the
+            server may be trying to add a device of its own. Messages to them are not
+            sent.
+          </p>
+        </div>
+      )}
+
+      {warnings?.identityChanged && (
         <div role="alert" className="warning">
           <p>
             The safety number with {conversation} changed: they may have reinstalled, or

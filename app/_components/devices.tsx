@@ -3,12 +3,14 @@
 import QRCode from 'qrcode'
 import { useEffect, useState } from 'react'
 
-import { toBase64Url } from '@/lib/core/bytes'
-import { randomBytes } from '@/lib/core/crypto/primitives'
 import { formatPresence } from '@/lib/browser/format'
-import type { Messenger } from '@/lib/browser/messenger'
+import { UserFacingError, type Messenger } from '@/lib/browser/messenger'
 
-/** The account's devices, and the code that links a new one. */
+import { useVersion } from './use-live'
+
+type Devices = Awaited<ReturnType<Messenger['linkedDevices']>>
+
+/** The account's devices, removing one, and linking a new one. */
 export function Devices({
   messenger,
   onBack,
@@ -17,7 +19,22 @@ export function Devices({
   onBack: () => void
 }) {
   const devices = useDevices(messenger)
-  const [code, setCode] = useState<string | null>(null)
+  const [linking, setLinking] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+
+  const remove = async (deviceId: string, name: string) => {
+    const self = deviceId === messenger.device.deviceId
+    const question = self
+      ? 'Unlink this device? Its messages and keys are deleted here.'
+      : `Remove “${name}”? It will receive no more messages.`
+    if (!confirm(question)) return
+    setError(null)
+    try {
+      await messenger.unlink(deviceId)
+    } catch (failure) {
+      setError(failure instanceof UserFacingError ? failure.message : 'Removing failed.')
+    }
+  }
 
   return (
     <section className="devices" aria-label="Linked devices">
@@ -32,49 +49,115 @@ export function Devices({
       </header>
 
       <ul aria-label="Devices" className="device-list">
-        {(devices ?? []).map((device) => (
-          <li key={device.deviceId}>
-            <span className="name">{device.name ?? 'Device'}</span>
-            <span className="sub">
-              {device.deviceId === messenger.device.deviceId
-                ? 'This device'
-                : formatPresence({ online: false, lastSeenAt: device.lastSeenAt ?? 0 })}
-            </span>
-          </li>
-        ))}
+        {(devices ?? []).map((device) => {
+          const self = device.deviceId === messenger.device.deviceId
+          const name = device.name ?? 'Device'
+          return (
+            <li key={device.deviceId}>
+              <span className="summary">
+                <span className="name">{name}</span>
+                <span className="sub">
+                  {self
+                    ? 'This device'
+                    : formatPresence({
+                        online: false,
+                        lastSeenAt: device.lastSeenAt ?? 0,
+                      })}
+                </span>
+              </span>
+              <button type="button" onClick={() => void remove(device.deviceId, name)}>
+                {self ? 'Unlink this device' : 'Remove'}
+              </button>
+            </li>
+          )
+        })}
       </ul>
 
       <div className="link-new">
-        <button
-          type="button"
-          className="primary"
-          // Limitation: the code is made here but not yet registered with the
-          // relay; redeeming it is the linked-devices issue.
-          onClick={() => setCode(toBase64Url(randomBytes(12)))}
-        >
-          Link a new device
-        </button>
-        {code && <LinkCode code={code} />}
+        {!linking && (
+          <button type="button" className="primary" onClick={() => setLinking(true)}>
+            Link a new device
+          </button>
+        )}
+        {linking && (
+          <LinkNewDevice messenger={messenger} onDone={() => setLinking(false)} />
+        )}
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
       </div>
     </section>
   )
 }
 
-/** The account's devices, asked of the relay once when the pane opens. */
+/** The account's devices, asked of the relay when the pane opens and after changes. */
 function useDevices(messenger: Messenger) {
-  const [devices, setDevices] =
-    useState<Awaited<ReturnType<Messenger['linkedDevices']>>>()
+  const version = useVersion(messenger)
+  const [devices, setDevices] = useState<Devices>()
   useEffect(() => {
     let active = true
-    messenger.linkedDevices().then(
-      (list) => active && setDevices(list),
-      (error: unknown) => console.error('[ui] linked devices', error),
-    )
+    // A burst of changes (a chat going on) asks once, shortly after.
+    const timer = setTimeout(() => {
+      messenger.linkedDevices().then(
+        (list) => active && setDevices(list),
+        (error: unknown) => console.error('[ui] linked devices', error),
+      )
+    }, 300)
     return () => {
       active = false
+      clearTimeout(timer)
     }
-  }, [messenger])
+  }, [messenger, version])
   return devices
+}
+
+/** Shows the link code (and QR code) until a new device has been linked with it. */
+function LinkNewDevice({
+  messenger,
+  onDone,
+}: {
+  messenger: Messenger
+  onDone: () => void
+}) {
+  const [code, setCode] = useState<string | null>(null)
+  const [linked, setLinked] = useState<string | null>(null)
+  const [error, setError] = useState<string | null>(null)
+
+  useEffect(() => {
+    const controller = new AbortController()
+    messenger
+      .linkNewDevice((state) => {
+        if ('code' in state) setCode(state.code)
+        else setLinked(state.linked)
+      }, controller.signal)
+      .catch((failure: unknown) => {
+        setError(failure instanceof UserFacingError ? failure.message : 'Linking failed.')
+        if (!(failure instanceof UserFacingError)) console.error('[ui] link', failure)
+      })
+    return () => controller.abort()
+  }, [messenger])
+
+  if (linked) {
+    return (
+      <p role="status">
+        Linked “{linked}”. Your recent chats are on their way to it.{' '}
+        <button type="button" onClick={onDone}>
+          Done
+        </button>
+      </p>
+    )
+  }
+  if (error) {
+    return (
+      <p role="alert" className="error">
+        {error}
+      </p>
+    )
+  }
+  if (!code) return <p className="sub">Making a code…</p>
+  return <LinkCode code={code} />
 }
 
 function LinkCode({ code }: { code: string }) {
@@ -92,7 +175,10 @@ function LinkCode({ code }: { code: string }) {
 
   return (
     <figure className="link-code">
-      <p>On the new device, choose “Link to an existing account” and enter:</p>
+      <p>
+        On the new device, choose “Link to an existing account” and enter this code, or
+        scan it. It works once, for 5 minutes.
+      </p>
       <output id="link-code" aria-label="Link code" className="code">
         {code}
       </output>

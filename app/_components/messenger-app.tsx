@@ -8,6 +8,7 @@ import { ChatList } from './chat-list'
 import { Conversation } from './conversation'
 import { Devices } from './devices'
 import { Onboarding } from './onboarding'
+import { useVersion } from './use-live'
 
 type Phase = 'loading' | 'onboarding' | 'ready'
 
@@ -60,13 +61,19 @@ export function MessengerApp() {
       />
     )
   }
-  return <Main messenger={messenger} />
+  return <Main messenger={messenger} onRemoved={() => setLoads((count) => count + 1)} />
 }
 
 type Pane = { kind: 'chat'; id: string } | { kind: 'devices' } | null
 
-function Main({ messenger }: { messenger: Messenger }) {
+function Main({ messenger, onRemoved }: { messenger: Messenger; onRemoved: () => void }) {
   const [pane, setPane] = useState<Pane>(null)
+  const version = useVersion(messenger)
+
+  // Unlinked (here or from another device): back to onboarding.
+  useEffect(() => {
+    if (messenger.removed) onRemoved()
+  }, [messenger, version, onRemoved])
 
   return (
     <div className="app" data-pane={pane ? 'open' : 'closed'}>

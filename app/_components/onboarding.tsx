@@ -4,6 +4,8 @@ import { useState, type FormEvent } from 'react'
 
 import { Messenger, UserFacingError } from '@/lib/browser/messenger'
 
+import { ScanCode } from './scan-code'
+
 /** Creates this browser's account and device, or (soon) links it to one. */
 export function Onboarding({ onRegistered }: { onRegistered: () => void }) {
   const [username, setUsername] = useState('')
@@ -31,11 +33,19 @@ export function Onboarding({ onRegistered }: { onRegistered: () => void }) {
     }
   }
 
-  const link = (event: FormEvent) => {
+  const link = async (event: FormEvent) => {
     event.preventDefault()
-    // Limitation: the linking protocol is the linked-devices issue; until
-    // it lands the code cannot be redeemed, and the page says so.
-    setError('Linking devices is not available on this server yet.')
+    setBusy(true)
+    setError(null)
+    try {
+      await Messenger.link(code)
+      onRegistered()
+    } catch (failure) {
+      setError(failure instanceof UserFacingError ? failure.message : 'Linking failed.')
+      if (!(failure instanceof UserFacingError)) console.error('[ui] link', failure)
+    } finally {
+      setBusy(false)
+    }
   }
 
   return (
@@ -68,7 +78,7 @@ export function Onboarding({ onRegistered }: { onRegistered: () => void }) {
           Link to an existing account
         </button>
       ) : (
-        <form onSubmit={link} className="card">
+        <form onSubmit={(event) => void link(event)} className="card">
           <label htmlFor="link-code">Link code</label>
           <input
             id="link-code"
@@ -77,9 +87,11 @@ export function Onboarding({ onRegistered }: { onRegistered: () => void }) {
             autoComplete="off"
             required
           />
-          <button type="submit" className="primary">
+          <ScanCode onCode={setCode} />
+          <button type="submit" className="primary" disabled={busy}>
             Link device
           </button>
+          {busy && <p className="sub">Waiting for your other device to approve…</p>}
         </form>
       )}
 

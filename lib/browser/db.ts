@@ -8,6 +8,7 @@
  * envelope that caused it is acknowledged to the relay.
  */
 import {
+  deleteDB,
   openDB,
   type DBSchema,
   type IDBPDatabase,
@@ -39,6 +40,11 @@ export interface LocalDevice {
   credential: { token: string; expiresAt: number } | null
   /** Last timestamp handed out, so this device's messages order strictly. */
   clock: number
+  /**
+   * History a newly linked device is receiving: which parts arrived of how
+   * many (0 until the first says). Null on a device that expects none.
+   */
+  history: { parts: number; received: number[] } | null
   createdAt: number
 }
 
@@ -52,6 +58,8 @@ export interface ContactRecord {
   devices: { deviceId: string; identityKey: Bytes }[]
   /** When the identity key last changed, until the user looks at it. */
   identityChangedAt: number | null
+  /** When the relay last served a list for them that did not verify (null once one does). */
+  listRejectedAt?: number | null
   checkedAt: number
 }
 
@@ -181,6 +189,14 @@ export function database(): Promise<TidingsDb> {
     throw error
   })
   return connection
+}
+
+/** Deletes the device's database (after it was unlinked). */
+export async function deleteDatabase(name = 'tidings'): Promise<void> {
+  const open = connection
+  connection = undefined
+  ;(await open?.catch(() => null))?.close()
+  await deleteDB(name)
 }
 
 /** Messages of a conversation in display order. */

@@ -39,7 +39,14 @@ export class Directory {
     const cached = this.cache.get(username)
     if (cached && !refresh && Date.now() - cached.at < FRESH_MS) return cached.account
 
-    const account = verifyAccount(await this.relay.account(username))
+    const published = await this.relay.account(username)
+    let account: VerifiedAccount
+    try {
+      account = verifyAccount(published)
+    } catch (error) {
+      if (error instanceof UntrustedKeyError) await this.flagRejected(username)
+      throw error
+    }
     if (
       username === this.self.username &&
       !equalBytes(account.identityKey, this.self.accountKey)
@@ -47,7 +54,12 @@ export class Directory {
       throw new UntrustedKeyError('account: the relay shows our account with another key')
     }
     // Our own list is remembered too, so an older one is refused as well.
-    await this.remember(account)
+    try {
+      await this.remember(account)
+    } catch (error) {
+      if (error instanceof UntrustedKeyError) await this.flagRejected(username)
+      throw error
+    }
     this.cache.set(username, { account, at: Date.now() })
     return account
   }
@@ -99,6 +111,16 @@ export class Directory {
     return (await database()).get('contacts', username)
   }
 
+  /** Notes that a contact's list did not verify, so their chat warns. */
+  private async flagRejected(username: string): Promise<void> {
+    log.warn('a device list did not verify', { contact: username })
+    const db = await database()
+    const tx = db.transaction('contacts', 'readwrite')
+    const known = await tx.store.get(username)
+    if (known) await tx.store.put({ ...known, listRejectedAt: Date.now() })
+    await tx.done
+  }
+
   /** Keeps a contact's verified account; flags a changed identity key. */
   private async remember(account: VerifiedAccount): Promise<void> {
     const db = await database()
@@ -124,6 +146,7 @@ export class Directory {
         identityKey,
       })),
       identityChangedAt: changed ? Date.now() : (known?.identityChangedAt ?? null),
+      listRejectedAt: null,
       checkedAt: Date.now(),
     })
     await tx.done

@@ -17,16 +17,31 @@ import {
   signDeviceKey,
   signDeviceList,
 } from '@/lib/core/crypto/keys'
-import { randomBytes } from '@/lib/core/crypto/primitives'
+import { generateDhKeyPair, randomBytes } from '@/lib/core/crypto/primitives'
 import { safetyNumber } from '@/lib/core/crypto/safety-number'
 
-import { database, touchConversation, type LocalDevice } from './db'
+import { database, deleteDatabase, touchConversation, type LocalDevice } from './db'
+import { historyParts } from './history'
+import {
+  approveLinkRequest,
+  formatLinkCode,
+  linkProof,
+  newLinkCode,
+  openLinkPayload,
+  parseLinkCode,
+} from './linking'
 import { withDeviceLock } from './device-lock'
 import { Directory } from './directory'
 import { logger } from './log'
 import { Outbox } from './outbox'
 import { receiveEnvelopes } from './receiver'
-import { RelayClient, RelayError, type Credential, type Presence } from './relay-client'
+import {
+  isTransient,
+  RelayClient,
+  RelayError,
+  type Credential,
+  type Presence,
+} from './relay-client'
 import { RelayStream, type StreamState } from './relay-stream'
 import { encodeUpload } from './wire-format'
 
@@ -34,6 +49,9 @@ const log = logger('messenger')
 
 /** Longest message a person may send (the content schema's cap). */
 export const MAX_MESSAGE_CHARS = 64 * 1024
+
+/** How often the two sides of a link look for the other's step. */
+const LINK_POLL_MS = 1_000
 
 /** How long receipts wait, so those of a burst of messages go as one. */
 const RECEIPT_DELAY_MS = 150
@@ -57,6 +75,8 @@ export class Messenger {
   private started = false
   /** The relay connection, for the header. */
   connection: StreamState = 'connecting'
+  /** Set once this device was unlinked and its data deleted. */
+  removed = false
 
   private constructor(readonly device: Readonly<LocalDevice>) {
     const auth = {
@@ -75,6 +95,7 @@ export class Messenger {
       envelopes: (envelopes) => this.receive(envelopes),
       synced: () => void this.afterSync(),
       prekeysLow: () => void this.replenishPrekeys(),
+      revoked: () => void this.forget(),
       state: (state) => {
         this.connection = state
         if (state === 'online') this.outbox.flush({ force: true })
@@ -143,6 +164,7 @@ export class Messenger {
       credential: null,
       clock: Date.now(),
       createdAt: Date.now(),
+      history: null,
     }
     const db = await database()
     const tx = db.transaction(['device', 'keys'], 'readwrite')
@@ -150,6 +172,77 @@ export class Messenger {
     void tx.objectStore('device').put(device, 'self')
     await tx.done
     log.info('device registered')
+  }
+
+  /**
+   * Joins this browser to an existing account with a code shown on one of
+   * its devices (see linking.ts), waiting up to the code's 5 minutes for
+   * that device to approve. Load it with `Messenger.load()` afterwards.
+   * @throws {UserFacingError} for a bad, used or expired code
+   */
+  static async link(text: string, signal?: AbortSignal): Promise<void> {
+    let code
+    try {
+      code = parseLinkCode(text)
+    } catch {
+      throw new UserFacingError('That is not a link code.')
+    }
+    const { keys, upload } = await createDeviceKeys(MAX_PREKEYS_PER_UPLOAD)
+    const ephemeral = await generateDhKeyPair()
+    const deviceName = describeBrowser()
+    const published = encodeUpload(upload)
+
+    try {
+      await RelayClient.requestLink(code.linkId, {
+        name: deviceName,
+        identityKey: toBase64(keys.identity.publicKey),
+        ephemeralKey: toBase64(ephemeral.publicKey),
+        proof: toBase64(
+          linkProof(code.secret, keys.identity.publicKey, ephemeral.publicKey),
+        ),
+        signedPrekey: published.signedPrekey!,
+        lastResortKemPrekey: published.lastResortKemPrekey!,
+        oneTimePrekeys: published.oneTimePrekeys ?? [],
+        oneTimeKemPrekeys: published.oneTimeKemPrekeys ?? [],
+      })
+    } catch (error) {
+      throw linkFailure(error)
+    }
+
+    let result
+    for (let wait = LINK_POLL_MS; ;) {
+      if (signal?.aborted) throw new UserFacingError('Linking was cancelled.')
+      try {
+        result = await RelayClient.linkResult(code.linkId)
+        if (result.approved) break
+        wait = LINK_POLL_MS
+      } catch (error) {
+        // A busy relay or a dropped connection is waited out; the code's
+        // expiry (a 404) ends the wait.
+        if (!isTransient(error)) throw linkFailure(error)
+        wait = Math.min(wait * 2, 10_000)
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait))
+    }
+
+    const { account, username } = await openLinkPayload({ code, ephemeral, keys, result })
+    const device: LocalDevice = {
+      username,
+      deviceId: deviceIdFromIdentityKey(keys.identity.publicKey),
+      deviceName,
+      account,
+      identity: keys.identity,
+      credential: null,
+      clock: Date.now(),
+      createdAt: Date.now(),
+      history: { parts: 0, received: [] },
+    }
+    const db = await database()
+    const tx = db.transaction(['device', 'keys'], 'readwrite')
+    void tx.objectStore('keys').put(keys, 'self')
+    void tx.objectStore('device').put(device, 'self')
+    await tx.done
+    log.info('device linked to an account')
   }
 
   get username(): string {
@@ -348,9 +441,13 @@ export class Messenger {
     )
   }
 
-  /** Whether the contact's identity key changed since the chat began. */
-  async identityChanged(conversation: string): Promise<boolean> {
-    return !!(await this.directory.contact(conversation))?.identityChangedAt
+  /** What the chat warns about: a changed account key, a list that did not verify. */
+  async warnings(conversation: string) {
+    const contact = await this.directory.contact(conversation)
+    return {
+      identityChanged: !!contact?.identityChangedAt,
+      listRejected: !!contact?.listRejectedAt,
+    }
   }
 
   /** The person has seen the warning (and compared safety numbers, we hope). */
@@ -370,6 +467,115 @@ export class Messenger {
   /** Our account's devices, as its signed list names them. */
   async linkedDevices() {
     return (await this.directory.account(this.username, true)).devices
+  }
+
+  /**
+   * Links a new device: opens a link, reports the code to show, waits for
+   * the new device's request, checks it and approves it, then sends it our
+   * recent history.
+   * @param report - called with the code, then with the linked device's name
+   * @throws {UserFacingError} when the code expires or the request is forged
+   */
+  async linkNewDevice(
+    report: (state: { code: string } | { linked: string }) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { linkId, expiresAt } = await this.relay.openLink()
+    const code = newLinkCode(linkId)
+    report({ code: formatLinkCode(code) })
+
+    for (;;) {
+      if (signal.aborted) return
+      if (Date.now() > expiresAt) throw new UserFacingError('The code expired.')
+      const link = await this.relay.readLink(linkId)
+      if (link.request) {
+        const own = await this.directory.account(this.username, true)
+        await approveLinkRequest({
+          relay: this.relay,
+          code,
+          account: this.device.account,
+          username: this.username,
+          own,
+          request: link.request,
+        })
+        // The new list is ours now; the history goes to every other device.
+        await this.directory.account(this.username, true)
+        await this.queueHistory()
+        this.changed()
+        report({ linked: link.request.name })
+        return
+      }
+      await new Promise((resolve) => setTimeout(resolve, LINK_POLL_MS))
+    }
+  }
+
+  /** Queues our recent history for our other devices (see history.ts). */
+  private async queueHistory(): Promise<void> {
+    const parts = await historyParts()
+    const db = await database()
+    const tx = db.transaction(['device', 'outbox'], 'readwrite')
+    const device = await tx.objectStore('device').get('self')
+    if (!device) return
+    let clock = device.clock
+    const batch = toBase64Url(randomBytes(6))
+    for (const part of parts) {
+      clock = Math.max(Date.now(), clock + 1)
+      void tx.objectStore('outbox').put({
+        id: `history:${batch}:${part.part}`,
+        to: this.username,
+        content: part,
+        queuedAt: clock,
+        attempts: 0,
+      })
+    }
+    void tx.objectStore('device').put({ ...device, clock }, 'self')
+    await tx.done
+    log.info('history queued for a new device', { parts: parts.length })
+    this.outbox.flush({ force: true })
+  }
+
+  /**
+   * Removes a device from our account (this one included) by publishing the
+   * signed device list without it.
+   */
+  async unlink(deviceId: string): Promise<void> {
+    const own = await this.directory.account(this.username, true)
+    const remaining = own.devices.filter((device) => device.deviceId !== deviceId)
+    if (remaining.length === own.devices.length) return
+    if (remaining.length === 0) {
+      throw new UserFacingError('The last device of an account cannot be removed.')
+    }
+    const list = signDeviceList(
+      this.device.account,
+      own.deviceListVersion + 1,
+      remaining.map((device) => device.identityKey),
+    )
+    await this.relay.unlink(deviceId, {
+      bytes: toBase64(list.bytes),
+      signature: toBase64(list.signature),
+    })
+    if (deviceId === this.device.deviceId) {
+      await this.forget()
+      return
+    }
+    await this.directory.account(this.username, true)
+    this.changed()
+  }
+
+  /** History this device is receiving after being linked, for the progress bar. */
+  async historyProgress() {
+    return (await (await database()).get('device', 'self'))?.history ?? null
+  }
+
+  /** This device is no longer on the account: stop, and delete its data. */
+  private async forget(): Promise<void> {
+    if (this.removed) return
+    this.removed = true
+    log.warn('this device was unlinked: deleting its data')
+    this.stream.stop()
+    this.outbox.stop()
+    await deleteDatabase()
+    this.notify()
   }
 
   /** Stores, acknowledges, then shows a batch from the stream. */
@@ -447,6 +653,19 @@ export class Messenger {
       log.warn('prekey upkeep postponed', { error: (error as Error).name })
     }
   }
+}
+
+/** Turns a failed link step into words for the person. */
+function linkFailure(error: unknown): UserFacingError {
+  if (error instanceof RelayError) {
+    if (error.code === 'not-found')
+      return new UserFacingError('That code is unknown or expired.')
+    if (error.code === 'conflict')
+      return new UserFacingError('That code was used already.')
+    if (error.code === 'forbidden') return new UserFacingError(error.message)
+    return new UserFacingError(error.message)
+  }
+  return new UserFacingError('The server cannot be reached. Try again when online.')
 }
 
 /** Keeps the relay credential with the device record. */

@@ -151,7 +151,7 @@ async function receiveOne(self: Self, directory: Directory, envelope: WireEnvelo
   }
 
   const tx = db.transaction(
-    ['keys', 'sessions', 'messages', 'conversations', 'outbox', 'processed'],
+    ['device', 'keys', 'sessions', 'messages', 'conversations', 'outbox', 'processed'],
     'readwrite',
   )
   void tx.objectStore('sessions').put(opened.record)
@@ -169,7 +169,7 @@ async function receiveOne(self: Self, directory: Directory, envelope: WireEnvelo
 }
 
 type ReceiveTx = WriteTx<
-  'keys' | 'sessions' | 'messages' | 'conversations' | 'outbox' | 'processed'
+  'device' | 'keys' | 'sessions' | 'messages' | 'conversations' | 'outbox' | 'processed'
 >
 
 /** Applies decrypted content inside the receiving transaction. */
@@ -273,15 +273,59 @@ async function apply(
       return null
     }
 
+    case 'history-bundle': {
+      // Recent chats from the device that linked us (our own account only).
+      if (!fromSelf) return null
+      await importHistory(tx, self, content)
+      return null
+    }
+
     case 'device-link':
-    case 'history-bundle':
-      // Limitation: linking another device is not built yet (the linked
-      // devices issue); such content is acknowledged and ignored.
-      log.info('content for device linking ignored', { kind: content.kind })
+      // Travels only sealed inside a link, never over a session.
+      log.warn('device-link content over a session ignored')
       return null
 
     default:
       return missingCase(content)
+  }
+}
+
+/** Stores a history part's messages (skipping known ones) and the progress. */
+async function importHistory(
+  tx: ReceiveTx,
+  self: Self,
+  bundle: Extract<Content, { kind: 'history-bundle' }>,
+): Promise<void> {
+  const messages = tx.objectStore('messages')
+  const conversations = tx.objectStore('conversations')
+  for (const entry of bundle.conversations) {
+    if (entry.with === self.username) continue
+    let chat = await conversations.get(entry.with)
+    for (const message of entry.messages) {
+      if (await messages.get([entry.with, message.id])) continue
+      const outgoing = message.from === self.username
+      void messages.put({
+        conversation: entry.with,
+        id: message.id,
+        from: message.from,
+        outgoing,
+        body: message.body,
+        sentAt: message.sentAt,
+        // Old messages: ours were sent, theirs were read on the other device.
+        status: outgoing ? 'sent' : 'read',
+        serverTimestamp: null,
+      })
+      chat = updatedConversation(chat, entry.with, message.body, message.sentAt, 0)
+    }
+    if (chat) void conversations.put(chat)
+  }
+
+  const device = await tx.objectStore('device').get('self')
+  if (device?.history) {
+    const received = [...new Set([...device.history.received, bundle.part])]
+    void tx
+      .objectStore('device')
+      .put({ ...device, history: { parts: bundle.parts, received } }, 'self')
   }
 }
 

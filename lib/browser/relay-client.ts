@@ -8,6 +8,7 @@ import type {
   ApiErrorBody,
   DeviceMismatch,
   KeyUpload,
+  LinkRequest,
   Registration,
   SendReceipt,
   SendRequest,
@@ -93,6 +94,22 @@ export interface PublishedBundle {
   oneTimePrekey: { keyId: number; publicKey: string } | null
 }
 
+/** A new device's request on a link, as the account's devices read it. */
+export interface PendingLink {
+  name: string
+  identityKey: string
+  ephemeralKey: string
+  proof: string
+}
+
+/** What the approving device posts (base64 fields). */
+export interface LinkApproval {
+  identityKeySignature: string
+  deviceList: { bytes: string; signature: string }
+  ephemeralKey: string
+  sealed: string
+}
+
 export interface Presence {
   online: boolean
   lastSeenAt: number
@@ -119,6 +136,30 @@ export class RelayClient {
    */
   static async register(registration: Registration, baseUrl = ''): Promise<void> {
     await call(baseUrl, 'register', 'POST', '/api/accounts', registration, null)
+  }
+
+  /** A new device asks to join an account through an open link (no credential). */
+  static async requestLink(
+    linkId: string,
+    request: LinkRequest,
+    baseUrl = '',
+  ): Promise<void> {
+    await call(
+      baseUrl,
+      'request-link',
+      'POST',
+      `/api/links/${linkId}/request`,
+      request,
+      null,
+    )
+  }
+
+  /** The new device's side of an open link: approved yet, and the sealed answer. */
+  static linkResult(linkId: string, baseUrl = '') {
+    return call<
+      | { approved: false }
+      | { approved: true; username: string; ephemeralKey: string; sealed: string }
+    >(baseUrl, 'link-result', 'GET', `/api/links/${linkId}/result`, undefined, null)
   }
 
   /** A credential that is valid for a while yet, logging in when needed. */
@@ -229,6 +270,43 @@ export class RelayClient {
       'queue',
       'GET',
       `/api/envelopes?after=${after}&limit=${limit}`,
+    )
+  }
+
+  /** Opens a link for a new device of this account. */
+  openLink() {
+    return this.request<{ linkId: string; expiresAt: number }>(
+      'open-link',
+      'POST',
+      '/api/links',
+      {},
+    )
+  }
+
+  readLink(linkId: string) {
+    return this.request<{
+      expiresAt: number
+      request: PendingLink | null
+      approved: boolean
+    }>('read-link', 'GET', `/api/links/${linkId}`)
+  }
+
+  approveLink(linkId: string, approval: LinkApproval) {
+    return this.request<{ deviceId: string; deviceListVersion: number }>(
+      'approve-link',
+      'POST',
+      `/api/links/${linkId}/approve`,
+      approval,
+    )
+  }
+
+  /** Removes a device of this account, with the new signed device list. */
+  unlink(deviceId: string, deviceList: { bytes: string; signature: string }) {
+    return this.request<{ deviceListVersion: number }>(
+      'unlink',
+      'DELETE',
+      `/api/devices/${encodeURIComponent(deviceId)}`,
+      { deviceList },
     )
   }
 

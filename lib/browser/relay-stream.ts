@@ -33,6 +33,8 @@ export interface StreamHandlers {
   synced: () => void
   /** The relay holds fewer than 10 one-time prekeys of ours. */
   prekeysLow: () => void
+  /** This device was unlinked from its account. */
+  revoked: () => void
   state: (state: StreamState) => void
 }
 
@@ -184,6 +186,10 @@ export class RelayStream {
         return
       case 'prekeys-low':
         this.handlers.prekeysLow()
+        return
+      case 'revoked':
+        this.stop()
+        this.handlers.revoked()
         return
       default:
         return

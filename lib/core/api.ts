@@ -104,6 +104,44 @@ export const registration = z.strictObject({
 })
 export type Registration = z.input<typeof registration>
 
+/** The new device's name, keys and prekeys, as it registers or links. */
+const newDevice = {
+  name: z.string().trim().min(1).max(64),
+  identityKey: base64Bytes(KEY_BYTES.ed25519),
+  signedPrekey,
+  lastResortKemPrekey: signedKemPrekey,
+  oneTimePrekeys: z.array(oneTimePrekey).max(MAX_PREKEYS_PER_UPLOAD),
+  oneTimeKemPrekeys: z.array(signedKemPrekey).max(MAX_PREKEYS_PER_UPLOAD),
+}
+
+/**
+ * POST /api/links/:id/request: a new device asks to join the account that
+ * showed the link code. `proof` is an HMAC over its keys under a key from
+ * the code's secret half, which the relay never sees; the existing device
+ * checks it before approving.
+ */
+export const linkRequest = z.strictObject({
+  ...newDevice,
+  ephemeralKey: base64Bytes(KEY_BYTES.x25519),
+  proof: base64Bytes(32),
+})
+export type LinkRequest = z.input<typeof linkRequest>
+
+/**
+ * POST /api/links/:id/approve: the existing device's answer: the account's
+ * signature over the new device key, the new signed device list, and the
+ * account secrets sealed for the new device's ephemeral key.
+ */
+export const linkApproval = z.strictObject({
+  identityKeySignature: base64Bytes(KEY_BYTES.signature),
+  deviceList: deviceListField,
+  ephemeralKey: base64Bytes(KEY_BYTES.x25519),
+  sealed: base64Bytes({ min: 1, max: 4096 }),
+})
+
+/** DELETE /api/devices/:deviceId: the device list without that device. */
+export const unlinkRequest = z.strictObject({ deviceList: deviceListField })
+
 /** POST /api/auth/challenge */
 export const challengeRequest = z.strictObject({ deviceId })
 

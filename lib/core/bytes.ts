@@ -30,6 +30,18 @@ export function toBase64Url(bytes: Uint8Array): string {
   return base64urlnopad.encode(bytes)
 }
 
+/**
+ * Decodes unpadded base64url text.
+ * @throws {RangeError} when the text is not base64url
+ */
+export function fromBase64Url(text: string): Bytes {
+  try {
+    return new Uint8Array(base64urlnopad.decode(text))
+  } catch {
+    throw new RangeError('fromBase64Url: not base64url')
+  }
+}
+
 /** UTF-8 encoding of a string. */
 export function utf8Bytes(text: string): Bytes {
   return utf8.decode(text) as Bytes

@@ -17,7 +17,8 @@ export function startMaintenance(): void {
     try {
       const now = new Date()
       const envelopes = await deleteExpired(now.getTime())
-      const { challenges, credentials } = await withDb(async (db) => ({
+      const { challenges, credentials, links } = await withDb(async (db) => ({
+        links: (await db.link.deleteMany({ where: { expiresAt: { lt: now } } })).count,
         challenges: (await db.challenge.deleteMany({ where: { expiresAt: { lt: now } } }))
           .count,
         credentials: (
@@ -26,8 +27,8 @@ export function startMaintenance(): void {
       }))
       sweepBuckets(now.getTime())
       sweepCredentialCache(now.getTime())
-      if (envelopes + challenges + credentials > 0) {
-        log.info({ envelopes, challenges, credentials }, 'swept expired records')
+      if (envelopes + challenges + credentials + links > 0) {
+        log.info({ envelopes, challenges, credentials, links }, 'swept expired records')
       }
     } catch (error) {
       log.error({ err: error }, 'sweep failed')

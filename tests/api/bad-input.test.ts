@@ -285,6 +285,46 @@ const cases = (): Case[] => [
     },
   },
   {
+    title: 'link result: a malformed link id',
+    method: 'GET',
+    path: '/api/links/not-a-link/result',
+    auth: false,
+    status: 400,
+    error: {
+      code: 'invalid-request',
+      message: 'linkId: expected a link id',
+      field: 'linkId',
+    },
+  },
+  {
+    title: 'link result: an unknown link',
+    method: 'GET',
+    path: '/api/links/AAAAAAAAAAAA/result',
+    auth: false,
+    status: 404,
+    error: { code: 'not-found', message: 'link: unknown or expired code' },
+  },
+  {
+    title: 'unlink: a device of another account',
+    method: 'DELETE',
+    path: '/api/devices/__BOB_DEVICE__',
+    body: { deviceList: { bytes: b64(38), signature: b64(64) } },
+    status: 404,
+    error: { code: 'not-found', message: 'deviceId: no such device on this account' },
+  },
+  {
+    title: 'unlink: no device list',
+    method: 'DELETE',
+    path: '/api/devices/__BOB_DEVICE__',
+    body: {},
+    status: 400,
+    error: {
+      code: 'invalid-request',
+      message: 'body.deviceList: Invalid input: expected object, received undefined',
+      field: 'deviceList',
+    },
+  },
+  {
     title: 'an unknown API route',
     method: 'GET',
     path: '/api/nothing-here',
@@ -308,7 +348,9 @@ describe('bad input gets a 4xx naming what was wrong, and changes nothing', () =
         headers['x-forwarded-for'] = '203.0.113.9'
 
         const response = await fetch(
-          `${server.url}${c.path.replace('__BOB__', bob.username)}`,
+          `${server.url}${c.path
+            .replace('__BOB_DEVICE__', bob.deviceId)
+            .replace('__BOB__', bob.username)}`,
           {
             method: c.method,
             headers,
@@ -337,6 +379,7 @@ async function counts() {
       devices: count('Device'),
       prekeys: count('OneTimePrekey'),
       envelopes: count('Envelope'),
+      links: count('Link'),
     }
   } finally {
     db.close()

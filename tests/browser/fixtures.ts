@@ -24,7 +24,11 @@ let nextAddress = Math.floor(Math.random() * 60_000)
  * per-address limits on registration and login see separate people.
  */
 export const test = base.extend<
-  { person: (prefix: string) => Promise<Person> },
+  {
+    person: (prefix: string) => Promise<Person>
+    /** Links a new browser (its own context) to `owner`'s account, as a person would. */
+    link: (owner: Person) => Promise<Person>
+  },
   { server: TestServer }
 >({
   server: [
@@ -48,7 +52,46 @@ export const test = base.extend<
     })
     for (const context of contexts) await context.close()
   },
+
+  link: async ({ browser, server }, use) => {
+    const contexts: BrowserContext[] = []
+    await use(async (owner) => {
+      const { context, openPage } = await newPerson(browser, server.url)
+      contexts.push(context)
+      const page = await openPage()
+
+      await owner.page.getByRole('button', { name: 'Linked devices' }).click()
+      await owner.page.getByRole('button', { name: 'Link a new device' }).click()
+      const code = owner.page.getByLabel('Link code', { exact: true })
+      await code.waitFor()
+      await page.getByRole('button', { name: 'Link to an existing account' }).click()
+      await page
+        .getByRole('textbox', { name: 'Link code' })
+        .fill((await code.textContent()) ?? '')
+      await page.getByRole('button', { name: 'Link device' }).click()
+      await page.getByRole('button', { name: 'New chat' }).waitFor({ timeout: 30_000 })
+      await owner.page.getByRole('status').filter({ hasText: 'Linked' }).waitFor()
+      await owner.page.getByRole('button', { name: 'Done' }).click()
+      return { username: owner.username, context, page, openPage }
+    })
+    for (const context of contexts) await context.close()
+  },
 })
+
+/** A new browser context with its own address, and a way to open pages in it. */
+async function newPerson(browser: Browser, url: string) {
+  const address = `198.51.${(nextAddress >> 8) & 255}.${nextAddress++ & 255}`
+  const context = await browser.newContext({
+    baseURL: url,
+    extraHTTPHeaders: { 'x-forwarded-for': address },
+  })
+  const openPage = async () => {
+    const page = await context.newPage()
+    await page.goto('/')
+    return page
+  }
+  return { context, openPage }
+}
 
 /** A new browser context whose page has created an account. */
 async function registeredPerson(
@@ -56,18 +99,8 @@ async function registeredPerson(
   url: string,
   prefix: string,
 ): Promise<Person> {
-  const address = `198.51.${(nextAddress >> 8) & 255}.${nextAddress++ & 255}`
-  const context = await browser.newContext({
-    baseURL: url,
-    extraHTTPHeaders: { 'x-forwarded-for': address },
-  })
+  const { context, openPage } = await newPerson(browser, url)
   const username = `${prefix}_${Math.random().toString(36).slice(2, 8)}`
-  const openPage = async () => {
-    const page = await context.newPage()
-    await page.goto('/')
-    return page
-  }
-
   const page = await openPage()
   await page.getByRole('textbox', { name: 'Username' }).fill(username)
   await page.getByRole('button', { name: 'Create account' }).click()

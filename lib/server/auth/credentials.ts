@@ -138,6 +138,13 @@ export async function authenticate(header: string | null): Promise<DeviceIdentit
   return identity
 }
 
+/** Forgets a removed device's cached credentials, so they stop working at once. */
+export function forgetDevice(deviceId: string): void {
+  for (const [token, entry] of cache()) {
+    if (entry.deviceId === deviceId) cache().delete(token)
+  }
+}
+
 /** Drops cached credentials that have expired or gone stale. */
 export function sweepCredentialCache(now = Date.now()): void {
   for (const [token, entry] of cache()) {

@@ -1,6 +1,6 @@
 import 'server-only'
 
-import { username } from '@/lib/core/api'
+import { deviceId, username } from '@/lib/core/api'
 
 import { ApiError } from './api-error'
 
@@ -15,6 +15,28 @@ export function usernameParam(params: Record<string, string>): string {
         field: 'username',
       },
     )
+  }
+  return result.data
+}
+
+/** The `[linkId]` segment. @throws {ApiError} */
+export function linkIdParam(params: Record<string, string>): string {
+  const id = params.linkId ?? ''
+  if (!/^[A-Za-z0-9_-]{12}$/.test(id)) {
+    throw new ApiError('invalid-request', 'linkId: expected a link id', {
+      field: 'linkId',
+    })
+  }
+  return id
+}
+
+/** The `[deviceId]` segment. @throws {ApiError} */
+export function deviceIdParam(params: Record<string, string>): string {
+  const result = deviceId.safeParse(params.deviceId ?? '')
+  if (!result.success) {
+    throw new ApiError('invalid-request', 'deviceId: expected a device id', {
+      field: 'deviceId',
+    })
   }
   return result.data
 }

@@ -10,6 +10,8 @@ const log = logger('hub')
 export type StreamNotice =
   | { kind: 'envelopes'; envelopes: WireEnvelope[] }
   | { kind: 'prekeys-low'; oneTimePrekeys: number; oneTimeKemPrekeys: number }
+  /** The device was unlinked: its streams end. */
+  | { kind: 'revoked' }
 
 type Listener = (notice: StreamNotice) => void
 

@@ -146,6 +146,10 @@ export function openStream(device: DeviceIdentity, cursor: number, signal: Abort
             case 'prekeys-low':
               write(`event: prekeys-low\ndata: ${JSON.stringify(notice)}\n\n`)
               return
+            case 'revoked':
+              write('event: revoked\ndata: {}\n\n')
+              close()
+              return
             default:
               notice satisfies never
           }
