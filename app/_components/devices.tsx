@@ -31,6 +31,8 @@ export function Devices({
     setError(null)
     try {
       await messenger.unlink(deviceId)
+      // This device's data is gone: start afresh.
+      if (self) location.reload()
     } catch (failure) {
       setError(failure instanceof UserFacingError ? failure.message : 'Removing failed.')
     }
@@ -122,16 +124,31 @@ function LinkNewDevice({
   onDone: () => void
 }) {
   const [code, setCode] = useState<string | null>(null)
+  const [asking, setAsking] = useState<{ name: string; answer: (yes: boolean) => void }>()
   const [linked, setLinked] = useState<string | null>(null)
   const [error, setError] = useState<string | null>(null)
 
   useEffect(() => {
     const controller = new AbortController()
+    const confirm = (name: string) =>
+      new Promise<boolean>((resolve) =>
+        setAsking({
+          name,
+          answer: (yes) => {
+            setAsking(undefined)
+            resolve(yes)
+          },
+        }),
+      )
     messenger
-      .linkNewDevice((state) => {
-        if ('code' in state) setCode(state.code)
-        else setLinked(state.linked)
-      }, controller.signal)
+      .linkNewDevice(
+        (state) => {
+          if ('code' in state) setCode(state.code)
+          else setLinked(state.linked)
+        },
+        confirm,
+        controller.signal,
+      )
       .catch((failure: unknown) => {
         setError(failure instanceof UserFacingError ? failure.message : 'Linking failed.')
         if (!(failure instanceof UserFacingError)) console.error('[ui] link', failure)
@@ -154,6 +171,22 @@ function LinkNewDevice({
       <p role="alert" className="error">
         {error}
       </p>
+    )
+  }
+  if (asking) {
+    return (
+      <div role="group" aria-label="Confirm the new device" className="link-code">
+        <p>
+          A device called “{asking.name}” typed the code. Link it only if it is yours and
+          in front of you: it will read all your new messages.
+        </p>
+        <button type="button" className="primary" onClick={() => asking.answer(true)}>
+          Link it
+        </button>{' '}
+        <button type="button" onClick={() => asking.answer(false)}>
+          Cancel
+        </button>
+      </div>
     )
   }
   if (!code) return <p className="sub">Making a code…</p>

@@ -68,12 +68,9 @@ type Pane = { kind: 'chat'; id: string } | { kind: 'devices' } | null
 
 function Main({ messenger, onRemoved }: { messenger: Messenger; onRemoved: () => void }) {
   const [pane, setPane] = useState<Pane>(null)
-  const version = useVersion(messenger)
+  useVersion(messenger)
 
-  // Unlinked (here or from another device): back to onboarding.
-  useEffect(() => {
-    if (messenger.removed) onRemoved()
-  }, [messenger, version, onRemoved])
+  if (messenger.removed) return <Removed messenger={messenger} onDeleted={onRemoved} />
 
   return (
     <div className="app" data-pane={pane ? 'open' : 'closed'}>
@@ -103,5 +100,42 @@ function Main({ messenger, onRemoved }: { messenger: Messenger; onRemoved: () =>
         )}
       </main>
     </div>
+  )
+}
+
+/** This device is no longer on its account: say so, and offer to delete its data. */
+function Removed({
+  messenger,
+  onDeleted,
+}: {
+  messenger: Messenger
+  onDeleted: () => void
+}) {
+  const [busy, setBusy] = useState(false)
+  const remove = async () => {
+    setBusy(true)
+    await messenger.deleteLocalData().catch((error: unknown) => {
+      console.error('[ui] deleting local data', error)
+    })
+    // A fresh page opens the database afresh, now empty.
+    location.reload()
+    onDeleted()
+  }
+  return (
+    <main className="onboarding">
+      <h1>Tidings</h1>
+      <p role="alert">
+        This device is no longer linked to {messenger.username}. It receives no new
+        messages. Its chats are still here until you delete them.
+      </p>
+      <button
+        type="button"
+        className="primary"
+        disabled={busy}
+        onClick={() => void remove()}
+      >
+        Delete this device’s data
+      </button>
+    </main>
   )
 }

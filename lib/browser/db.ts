@@ -45,6 +45,8 @@ export interface LocalDevice {
    * many (0 until the first says). Null on a device that expects none.
    */
   history: { parts: number; received: number[] } | null
+  /** When the relay said this device was unlinked; the page then offers to delete it. */
+  removedAt?: number
   createdAt: number
 }
 
@@ -193,8 +195,10 @@ export function database(): Promise<TidingsDb> {
 
 /** Deletes the device's database (after it was unlinked). */
 export async function deleteDatabase(name = 'tidings'): Promise<void> {
+  // No one may open it again while it goes (until the page reloads).
   const open = connection
-  connection = undefined
+  connection = Promise.reject(new Error('database: deleted'))
+  connection.catch(() => undefined)
   ;(await open?.catch(() => null))?.close()
   await deleteDB(name)
 }

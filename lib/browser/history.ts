@@ -6,6 +6,7 @@
  * Limits: the 50 most recent chats, the last 200 messages of each, in parts
  * of about 40 KB of JSON (an envelope holds at most 96 KiB).
  */
+import { utf8Bytes } from '@/lib/core/bytes'
 import type { Content } from '@/lib/core/content'
 
 import { conversationList, conversationMessages, type MessageRecord } from './db'
@@ -33,7 +34,8 @@ export async function historyParts(): Promise<Bundle[]> {
     )
     for (const message of recent) {
       const item = toHistory(message)
-      const bytes = JSON.stringify(item).length
+      // UTF-8 bytes, as they travel (an envelope holds at most 96 KiB).
+      const bytes = utf8Bytes(JSON.stringify(item)).length
       if (bytes > HISTORY_LIMITS.messageBytes) continue
       if (size + bytes > HISTORY_LIMITS.partBytes && size > 0) {
         parts.push([])

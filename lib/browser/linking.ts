@@ -79,14 +79,39 @@ export function newLinkCode(linkId: string): LinkCode {
   return { linkId, secret: randomBytes(SECRET_BYTES) }
 }
 
-/** The proof that the new device read the code: HMAC over its two public keys. */
+/**
+ * The proof that the new device read the code: an HMAC over its two public
+ * keys and the name it shows, so the relay can change none of them.
+ */
 export function linkProof(
   secret: Uint8Array,
-  identityKey: Uint8Array,
-  ephemeralKey: Uint8Array,
+  request: { identityKey: Uint8Array; ephemeralKey: Uint8Array; name: string },
 ) {
   const key = kdf(secret, new Uint8Array(32), PROOF_INFO, 32)
-  return mac(key, concatBytes(identityKey, ephemeralKey))
+  return mac(
+    key,
+    concatBytes(request.identityKey, request.ephemeralKey, utf8Bytes(request.name)),
+  )
+}
+
+/**
+ * Checks that a link request was made by someone who read our code.
+ * @throws {UntrustedKeyError} when its proof does not match
+ */
+export function checkLinkRequest(
+  code: LinkCode,
+  request: { name: string; identityKey: string; ephemeralKey: string; proof: string },
+): void {
+  const expected = linkProof(code.secret, {
+    identityKey: fromBase64(request.identityKey),
+    ephemeralKey: fromBase64(request.ephemeralKey),
+    name: request.name,
+  })
+  if (!equalBytes(expected, fromBase64(request.proof))) {
+    throw new UntrustedKeyError(
+      'approveLink: the request does not prove it read the code',
+    )
+  }
 }
 
 /** Key and nonce sealing the link payload (used once: both ephemeral keys are fresh). */
@@ -116,14 +141,9 @@ export async function approveLinkRequest(options: {
   request: { name: string; identityKey: string; ephemeralKey: string; proof: string }
 }) {
   const { relay, code, account, username, own, request } = options
+  checkLinkRequest(code, request)
   const identityKey = fromBase64(request.identityKey)
   const theirEphemeral = fromBase64(request.ephemeralKey)
-  const expected = linkProof(code.secret, identityKey, theirEphemeral)
-  if (!equalBytes(expected, fromBase64(request.proof))) {
-    throw new UntrustedKeyError(
-      'approveLink: the request does not prove it read the code',
-    )
-  }
 
   const version = own.deviceListVersion + 1
   const list = signDeviceList(account, version, [
@@ -178,5 +198,9 @@ export async function openLinkPayload(options: {
     secretKey,
     publicKey: new Uint8Array(ed25519.getPublicKey(secretKey)),
   }
-  return { account, username: content.username }
+  return {
+    account,
+    username: content.username,
+    deviceListVersion: content.deviceListVersion,
+  }
 }

@@ -24,6 +24,7 @@ import { database, deleteDatabase, touchConversation, type LocalDevice } from '.
 import { historyParts } from './history'
 import {
   approveLinkRequest,
+  checkLinkRequest,
   formatLinkCode,
   linkProof,
   newLinkCode,
@@ -75,7 +76,7 @@ export class Messenger {
   private started = false
   /** The relay connection, for the header. */
   connection: StreamState = 'connecting'
-  /** Set once this device was unlinked and its data deleted. */
+  /** Set once this device was unlinked (by the relay's word, or here). */
   removed = false
 
   private constructor(readonly device: Readonly<LocalDevice>) {
@@ -95,7 +96,7 @@ export class Messenger {
       envelopes: (envelopes) => this.receive(envelopes),
       synced: () => void this.afterSync(),
       prekeysLow: () => void this.replenishPrekeys(),
-      revoked: () => void this.forget(),
+      revoked: () => void this.markRemoved(),
       state: (state) => {
         this.connection = state
         if (state === 'online') this.outbox.flush({ force: true })
@@ -107,7 +108,10 @@ export class Messenger {
   /** This browser's device, when it has registered; null otherwise. */
   static async load(): Promise<Messenger | null> {
     const device = await (await database()).get('device', 'self')
-    return device ? new Messenger(device) : null
+    if (!device) return null
+    const messenger = new Messenger(device)
+    messenger.removed = !!device.removedAt
+    return messenger
   }
 
   /**
@@ -198,7 +202,11 @@ export class Messenger {
         identityKey: toBase64(keys.identity.publicKey),
         ephemeralKey: toBase64(ephemeral.publicKey),
         proof: toBase64(
-          linkProof(code.secret, keys.identity.publicKey, ephemeral.publicKey),
+          linkProof(code.secret, {
+            identityKey: keys.identity.publicKey,
+            ephemeralKey: ephemeral.publicKey,
+            name: deviceName,
+          }),
         ),
         signedPrekey: published.signedPrekey!,
         lastResortKemPrekey: published.lastResortKemPrekey!,
@@ -225,7 +233,12 @@ export class Messenger {
       await new Promise((resolve) => setTimeout(resolve, wait))
     }
 
-    const { account, username } = await openLinkPayload({ code, ephemeral, keys, result })
+    const { account, username, deviceListVersion } = await openLinkPayload({
+      code,
+      ephemeral,
+      keys,
+      result,
+    })
     const device: LocalDevice = {
       username,
       deviceId: deviceIdFromIdentityKey(keys.identity.publicKey),
@@ -238,9 +251,19 @@ export class Messenger {
       history: { parts: 0, received: [] },
     }
     const db = await database()
-    const tx = db.transaction(['device', 'keys'], 'readwrite')
+    const tx = db.transaction(['device', 'keys', 'contacts'], 'readwrite')
     void tx.objectStore('keys').put(keys, 'self')
     void tx.objectStore('device').put(device, 'self')
+    // The list version our device made for us is the floor: the relay
+    // cannot show this device an older list (with a removed device on it).
+    void tx.objectStore('contacts').put({
+      username,
+      identityKey: account.publicKey,
+      deviceListVersion,
+      devices: [],
+      identityChangedAt: null,
+      checkedAt: 0,
+    })
     await tx.done
     log.info('device linked to an account')
   }
@@ -251,7 +274,7 @@ export class Messenger {
 
   /** Connects to the relay and sends what the outbox holds. */
   start(): void {
-    if (this.started) return
+    if (this.started || this.removed) return
     this.started = true
     this.channel.onmessage = () => this.notify()
     addEventListener('online', this.onOnline)
@@ -260,6 +283,7 @@ export class Messenger {
   }
 
   stop(): void {
+    if (!this.started) return
     this.started = false
     this.stream.stop()
     this.outbox.stop()
@@ -478,6 +502,7 @@ export class Messenger {
    */
   async linkNewDevice(
     report: (state: { code: string } | { linked: string }) => void,
+    confirm: (deviceName: string) => Promise<boolean>,
     signal: AbortSignal,
   ): Promise<void> {
     const { linkId, expiresAt } = await this.relay.openLink()
@@ -489,6 +514,18 @@ export class Messenger {
       if (Date.now() > expiresAt) throw new UserFacingError('The code expired.')
       const link = await this.relay.readLink(linkId)
       if (link.request) {
+        const request = link.request
+        try {
+          checkLinkRequest(code, request)
+        } catch {
+          throw new UserFacingError(
+            'A device asked to link without the right code. Nothing was linked; make a new code.',
+          )
+        }
+        // The person confirms the device they are holding is the one asking.
+        if (!(await confirm(request.name))) {
+          throw new UserFacingError('Linking was cancelled.')
+        }
         const own = await this.directory.account(this.username, true)
         await approveLinkRequest({
           relay: this.relay,
@@ -496,13 +533,13 @@ export class Messenger {
           account: this.device.account,
           username: this.username,
           own,
-          request: link.request,
+          request,
         })
         // The new list is ours now; the history goes to every other device.
         await this.directory.account(this.username, true)
         await this.queueHistory()
         this.changed()
-        report({ linked: link.request.name })
+        report({ linked: request.name })
         return
       }
       await new Promise((resolve) => setTimeout(resolve, LINK_POLL_MS))
@@ -555,7 +592,9 @@ export class Messenger {
       signature: toBase64(list.signature),
     })
     if (deviceId === this.device.deviceId) {
-      await this.forget()
+      await this.deleteLocalData()
+      this.removed = true
+      this.notify()
       return
     }
     await this.directory.account(this.username, true)
@@ -568,14 +607,29 @@ export class Messenger {
   }
 
   /** This device is no longer on the account: stop, and delete its data. */
-  private async forget(): Promise<void> {
+  /**
+   * The relay says this device was unlinked. Its data is kept (the relay's
+   * word alone must not be able to erase a device); the page says so and
+   * offers to delete it.
+   */
+  private async markRemoved(): Promise<void> {
     if (this.removed) return
     this.removed = true
-    log.warn('this device was unlinked: deleting its data')
+    log.warn('the relay says this device was unlinked')
     this.stream.stop()
     this.outbox.stop()
-    await deleteDatabase()
+    const db = await database()
+    const tx = db.transaction('device', 'readwrite')
+    const device = await tx.store.get('self')
+    if (device) await tx.store.put({ ...device, removedAt: Date.now() }, 'self')
+    await tx.done
     this.notify()
+  }
+
+  /** Deletes everything this browser holds for the device (after unlinking). */
+  async deleteLocalData(): Promise<void> {
+    this.stop()
+    await deleteDatabase()
   }
 
   /** Stores, acknowledges, then shows a batch from the stream. */

@@ -323,9 +323,11 @@ async function importHistory(
   const device = await tx.objectStore('device').get('self')
   if (device?.history) {
     const received = [...new Set([...device.history.received, bundle.part])]
-    void tx
-      .objectStore('device')
-      .put({ ...device, history: { parts: bundle.parts, received } }, 'self')
+    // Complete: no more progress to show, and a later history (another
+    // device linked) is imported without mixing its parts with these.
+    const history =
+      received.length >= bundle.parts ? null : { parts: bundle.parts, received }
+    void tx.objectStore('device').put({ ...device, history }, 'self')
   }
 }
 

@@ -69,6 +69,7 @@ export const test = base.extend<
         .getByRole('textbox', { name: 'Link code' })
         .fill((await code.textContent()) ?? '')
       await page.getByRole('button', { name: 'Link device' }).click()
+      await owner.page.getByRole('button', { name: 'Link it' }).click({ timeout: 20_000 })
       await page.getByRole('button', { name: 'New chat' }).waitFor({ timeout: 30_000 })
       await owner.page.getByRole('status').filter({ hasText: 'Linked' }).waitFor()
       await owner.page.getByRole('button', { name: 'Done' }).click()

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3'
 
+import { TestDevice } from '../support/device'
 import { expect, test } from './fixtures'
 import { chatEntry, message, openChat, send, startChat, tick } from './chat'
 
@@ -63,6 +64,10 @@ test('a newly linked device receives the recent history', async ({ person, link 
   await openChat(b1.page, a1.username)
   await send(b1.page, 'History, the reply')
   await expect(message(a1.page, 'History, the reply')).toBeVisible()
+  // Five long messages of 12 KB each in UTF-8: the history needs several parts.
+  const long = (index: number) => `Long ${index} ${'漢字'.repeat(2_000)}`
+  for (let index = 0; index < 5; index++) await send(a1.page, long(index))
+  await expect(tick(a1.page, 'Long 4 ')).toHaveAccessibleName('Read')
 
   const a2 = await link(a1)
 
@@ -70,6 +75,9 @@ test('a newly linked device receives the recent history', async ({ person, link 
   await openChat(a2.page, b1.username)
   await expect(message(a2.page, 'History, first line')).toHaveCount(1)
   await expect(message(a2.page, 'History, the reply')).toHaveCount(1)
+  for (let index = 0; index < 5; index++) {
+    await expect(message(a2.page, `Long ${index} `)).toHaveCount(1)
+  }
 })
 
 test('an unlinked device stops working and receives nothing new', async ({
@@ -90,13 +98,71 @@ test('an unlinked device stops working and receives nothing new', async ({
   await devices.filter({ hasNotText: 'This device' }).getByRole('button').click()
   await expect(devices).toHaveCount(1)
 
-  await expect(b2.page.getByRole('button', { name: 'Create account' })).toBeVisible()
+  const notice = b2.page.getByRole('alert').filter({ hasText: 'no longer linked' })
+  await expect(notice).toBeVisible()
   await send(a1.page, 'After the unlink')
   await openChat(b1.page, a1.username)
   await expect(message(b1.page, 'After the unlink')).toBeVisible()
   await b2.page.reload()
-  await expect(b2.page.getByRole('button', { name: 'Create account' })).toBeVisible()
+  await expect(notice).toBeVisible()
   await expect(b2.page.getByText('After the unlink')).toHaveCount(0)
+
+  await b2.page.getByRole('button', { name: 'Delete this device’s data' }).click()
+  await expect(b2.page.getByRole('button', { name: 'Create account' })).toBeVisible()
+})
+
+test('a device can unlink itself', async ({ person, link }) => {
+  const a1 = await person('alice')
+  const a2 = await link(a1)
+  a2.page.on('dialog', (dialog) => void dialog.accept())
+
+  await a2.page.getByRole('button', { name: 'Linked devices' }).click()
+  await a2.page.getByRole('button', { name: 'Unlink this device' }).click()
+
+  await expect(a2.page.getByRole('button', { name: 'Create account' })).toBeVisible()
+  await a1.page.reload()
+  await a1.page.getByRole('button', { name: 'Linked devices' }).click()
+  await expect(
+    a1.page.getByRole('list', { name: 'Devices' }).getByRole('listitem'),
+  ).toHaveCount(1)
+})
+
+test('a request that does not prove it read the code is not linked', async ({
+  person,
+  server,
+}) => {
+  const a1 = await person('alice')
+  await a1.page.getByRole('button', { name: 'Linked devices' }).click()
+  await a1.page.getByRole('button', { name: 'Link a new device' }).click()
+  const code =
+    (await a1.page.getByLabel('Link code', { exact: true }).textContent()) ?? ''
+  const linkId = code.split('.')[0] ?? ''
+  // Someone who saw the link id (the relay, say) but not the secret half.
+  const { device } = new TestDevice(server.url, a1.username).registrationBody(3)
+
+  const response = await fetch(`${server.url}/api/links/${linkId}/request`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.77' },
+    body: JSON.stringify({
+      name: 'Impostor',
+      identityKey: device.identityKey,
+      signedPrekey: device.signedPrekey,
+      lastResortKemPrekey: device.lastResortKemPrekey,
+      oneTimePrekeys: device.oneTimePrekeys,
+      oneTimeKemPrekeys: device.oneTimeKemPrekeys,
+      ephemeralKey: Buffer.alloc(32, 1).toString('base64'),
+      proof: Buffer.alloc(32, 2).toString('base64'),
+    }),
+  })
+
+  expect(response.status).toBe(202)
+  await expect(
+    a1.page.getByRole('alert').filter({ hasText: 'without the right code' }),
+  ).toBeVisible()
+  await expect(a1.page.getByRole('button', { name: 'Link it' })).toHaveCount(0)
+  await expect(
+    a1.page.getByRole('list', { name: 'Devices' }).getByRole('listitem'),
+  ).toHaveCount(1)
 })
 
 test('a device list with a forged signature in the server database is refused', async ({

@@ -148,6 +148,11 @@ export async function approveLink(
   await withDb((db) =>
     db.$transaction(async (tx) => {
       await replaceList(tx, account, body.deviceList, version)
+      const taken = await tx.device.findUnique({
+        where: { id: newId },
+        select: { id: true },
+      })
+      if (taken) throw new ApiError('conflict', 'link: this device is registered already')
       await tx.device.create({
         data: {
           id: newId,
@@ -172,9 +177,14 @@ export async function approveLink(
           oneTimeKemPrekeys: request.oneTimeKemPrekeys.map(signedFromJson),
         }),
       })
+      // The new device may be backing off just as the code expires: it
+      // gets a few more minutes to collect the answer.
       await tx.link.update({
         where: { id: link.id },
-        data: { sealed: concatBytes(body.ephemeralKey, body.sealed) },
+        data: {
+          sealed: concatBytes(body.ephemeralKey, body.sealed),
+          expiresAt: new Date(Date.now() + LINK_TTL_MS),
+        },
       })
     }),
   )
