@@ -53,6 +53,7 @@ export function ChatList({ messenger, openId, onOpen, onDevices }: Props) {
         />
       )}
 
+      {/* Limitation: if the linking device never sends the history, this waits on. */}
       {history && (history.parts === 0 || history.received.length < history.parts) && (
         <div className="history">
           <label htmlFor="history-progress">

@@ -127,6 +127,8 @@ export class Directory {
     const tx = db.transaction('contacts', 'readwrite')
     const known = await tx.store.get(account.username)
 
+    // Limitation: only an older version is refused; a different list under
+    // the same version (which only the account key can sign) is accepted.
     const sameKey =
       known !== undefined && equalBytes(known.identityKey, account.identityKey)
     if (sameKey && account.deviceListVersion < known.deviceListVersion) {

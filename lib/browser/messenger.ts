@@ -191,6 +191,10 @@ export class Messenger {
     } catch {
       throw new UserFacingError('That is not a link code.')
     }
+    // Limitation: the new keys live in memory until the approval comes; a
+    // reload in between leaves an approved device on the account that no
+    // browser holds (remove it under "Linked devices"). Keeping the pending
+    // link in IndexedDB and resuming it on load would close this.
     const { keys, upload } = await createDeviceKeys(MAX_PREKEYS_PER_UPLOAD)
     const ephemeral = await generateDhKeyPair()
     const deviceName = describeBrowser()
@@ -523,6 +527,8 @@ export class Messenger {
           )
         }
         // The person confirms the device they are holding is the one asking.
+        // Limitation: by name only; a short fingerprint of the new identity
+        // key on both screens would tell apart two devices with one name.
         if (!(await confirm(request.name))) {
           throw new UserFacingError('Linking was cancelled.')
         }

@@ -142,6 +142,8 @@ export class RelayStream {
         signal: controller.signal,
       })
       if (response.status === 401) {
+        // Limitation: a device unlinked while it was offline only sees its
+        // logins refused and keeps retrying; it is not told it was removed.
         await this.relay.renew()
         throw new Error('stream: credential expired')
       }
