@@ -16,8 +16,13 @@ import {
   maintainPrekeys,
   signDeviceKey,
   signDeviceList,
+  type DeviceKeys,
 } from '@/lib/core/crypto/keys'
-import { generateDhKeyPair, randomBytes } from '@/lib/core/crypto/primitives'
+import {
+  generateDhKeyPair,
+  randomBytes,
+  type KeyPair,
+} from '@/lib/core/crypto/primitives'
 import { safetyNumber } from '@/lib/core/crypto/safety-number'
 
 import { database, deleteDatabase, touchConversation, type LocalDevice } from './db'
@@ -159,21 +164,15 @@ export class Messenger {
       throw new UserFacingError('The server cannot be reached. Try again when online.')
     }
 
-    const device: LocalDevice = {
-      username: name,
-      deviceId: deviceIdFromIdentityKey(identityKey),
-      deviceName,
-      account,
-      identity: keys.identity,
-      credential: null,
-      clock: Date.now(),
-      createdAt: Date.now(),
-      history: null,
-    }
     const db = await database()
     const tx = db.transaction(['device', 'keys'], 'readwrite')
     void tx.objectStore('keys').put(keys, 'self')
-    void tx.objectStore('device').put(device, 'self')
+    void tx
+      .objectStore('device')
+      .put(
+        newDeviceRecord({ username: name, deviceName, account, keys, history: null }),
+        'self',
+      )
     await tx.done
     log.info('device registered')
   }
@@ -243,21 +242,19 @@ export class Messenger {
       keys,
       result,
     })
-    const device: LocalDevice = {
-      username,
-      deviceId: deviceIdFromIdentityKey(keys.identity.publicKey),
-      deviceName,
-      account,
-      identity: keys.identity,
-      credential: null,
-      clock: Date.now(),
-      createdAt: Date.now(),
-      history: { parts: 0, received: [] },
-    }
     const db = await database()
     const tx = db.transaction(['device', 'keys', 'contacts'], 'readwrite')
     void tx.objectStore('keys').put(keys, 'self')
-    void tx.objectStore('device').put(device, 'self')
+    void tx.objectStore('device').put(
+      newDeviceRecord({
+        username,
+        deviceName,
+        account,
+        keys,
+        history: { parts: 0, received: [] },
+      }),
+      'self',
+    )
     // The list version our device made for us is the floor: the relay
     // cannot show this device an older list (with a removed device on it).
     void tx.objectStore('contacts').put({
@@ -712,6 +709,27 @@ export class Messenger {
     } catch (error) {
       log.warn('prekey upkeep postponed', { error: (error as Error).name })
     }
+  }
+}
+
+/** The record of this browser's new device, registered or linked. */
+function newDeviceRecord(fields: {
+  username: string
+  deviceName: string
+  account: KeyPair
+  keys: DeviceKeys
+  history: LocalDevice['history']
+}): LocalDevice {
+  return {
+    username: fields.username,
+    deviceId: deviceIdFromIdentityKey(fields.keys.identity.publicKey),
+    deviceName: fields.deviceName,
+    account: fields.account,
+    identity: fields.keys.identity,
+    credential: null,
+    clock: Date.now(),
+    createdAt: Date.now(),
+    history: fields.history,
   }
 }
 

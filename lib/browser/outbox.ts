@@ -17,7 +17,7 @@ import { UntrustedKeyError } from '@/lib/core/crypto/errors'
 import { equalBytes } from '@/lib/core/crypto/primitives'
 import { encrypt, startSession, type SessionRecord } from '@/lib/core/crypto/session'
 
-import { database, type OutboxItem } from './db'
+import { database, type MessageRecord, type OutboxItem } from './db'
 import { withDeviceLock, withOutboxLock } from './device-lock'
 import type { Directory } from './directory'
 import { logger } from './log'
@@ -327,37 +327,44 @@ export class Outbox {
   }
 
   /** Removes sent items and moves their messages to "Sent". */
-  private async settle(items: OutboxItem[], receipt: SendReceipt | null): Promise<void> {
-    const db = await database()
-    const tx = db.transaction(['outbox', 'messages'], 'readwrite')
-    for (const item of items) {
-      void tx.objectStore('outbox').delete(item.id)
-      if (item.content.kind !== 'text') continue
-      const message = await tx.objectStore('messages').get([item.to, item.content.id])
-      if (!message || STATUS_RANK[message.status] >= STATUS_RANK.sent) continue
-      await tx.objectStore('messages').put({
-        ...message,
-        status: 'sent',
-        serverTimestamp: receipt?.serverTimestamp ?? Date.now(),
-      })
-    }
-    await tx.done
+  private settle(items: OutboxItem[], receipt: SendReceipt | null): Promise<void> {
+    return finish(items, (message) =>
+      STATUS_RANK[message.status] >= STATUS_RANK.sent
+        ? null
+        : {
+            ...message,
+            status: 'sent',
+            serverTimestamp: receipt?.serverTimestamp ?? Date.now(),
+          },
+    )
   }
 
   /** Removes items the relay refused and marks their messages "Failed". */
-  private async fail(items: OutboxItem[]): Promise<void> {
-    const db = await database()
-    const tx = db.transaction(['outbox', 'messages'], 'readwrite')
-    for (const item of items) {
-      void tx.objectStore('outbox').delete(item.id)
-      if (item.content.kind !== 'text') continue
-      const message = await tx.objectStore('messages').get([item.to, item.content.id])
-      if (message?.status === 'pending') {
-        await tx.objectStore('messages').put({ ...message, status: 'failed' })
-      }
-    }
-    await tx.done
+  private fail(items: OutboxItem[]): Promise<void> {
+    return finish(items, (message) =>
+      message.status === 'pending' ? { ...message, status: 'failed' } : null,
+    )
   }
+}
+
+/**
+ * Takes items out of the outbox and updates the messages they carried, in
+ * one transaction; `update` returns null to leave a message as it is.
+ */
+async function finish(
+  items: OutboxItem[],
+  update: (message: MessageRecord) => MessageRecord | null,
+): Promise<void> {
+  const db = await database()
+  const tx = db.transaction(['outbox', 'messages'], 'readwrite')
+  for (const item of items) {
+    void tx.objectStore('outbox').delete(item.id)
+    if (item.content.kind !== 'text') continue
+    const message = await tx.objectStore('messages').get([item.to, item.content.id])
+    const updated = message && update(message)
+    if (updated) void tx.objectStore('messages').put(updated)
+  }
+  await tx.done
 }
 
 /** What one send carries: one item, or several receipts merged. */
