@@ -6,6 +6,7 @@ import { conversationList } from '@/lib/browser/db'
 import { formatListTime } from '@/lib/browser/format'
 import { UserFacingError, type Messenger } from '@/lib/browser/messenger'
 
+import { ErrorText } from './error-text'
 import { useLive } from './use-live'
 
 const CONNECTION_TEXT = {
@@ -146,11 +147,7 @@ function NewChat({
       <button type="submit" className="primary" disabled={busy}>
         Start chat
       </button>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorText error={error} />
     </form>
   )
 }

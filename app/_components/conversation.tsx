@@ -6,8 +6,14 @@ import { conversationMessages, type MessageRecord } from '@/lib/browser/db'
 import { dayOf, formatDay, formatPresence, formatTime } from '@/lib/browser/format'
 import { UserFacingError, type Messenger } from '@/lib/browser/messenger'
 
+import { ErrorText } from './error-text'
 import { Ticks } from './ticks'
 import { useLive, useVersion } from './use-live'
+
+/** A shield with a tick: the safety-number button's icon. */
+const SHIELD_PATH =
+  'M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5l-8-3Z' +
+  'm-1.2 14.2-3.5-3.5 1.4-1.4 2.1 2.1 4.9-4.9 1.4 1.4-6.3 6.3Z'
 
 /** How often the header asks whether the contact is online. */
 const PRESENCE_POLL_MS = 20_000
@@ -69,10 +75,7 @@ export function Conversation({ messenger, conversation, onBack }: Props) {
           onClick={() => setShowNumber(true)}
         >
           <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
-            <path
-              d="M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5l-8-3Zm-1.2 14.2-3.5-3.5 1.4-1.4 2.1 2.1 4.9-4.9 1.4 1.4-6.3 6.3Z"
-              fill="currentColor"
-            />
+            <path d={SHIELD_PATH} fill="currentColor" />
           </svg>
         </button>
       </header>
@@ -198,11 +201,7 @@ function Composer({
       <button type="submit" className="primary">
         Send
       </button>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorText error={error} />
     </form>
   )
 }

@@ -6,6 +6,7 @@ import { useEffect, useState } from 'react'
 import { formatPresence } from '@/lib/browser/format'
 import { UserFacingError, type Messenger } from '@/lib/browser/messenger'
 
+import { ErrorText } from './error-text'
 import { useVersion } from './use-live'
 
 type Devices = Awaited<ReturnType<Messenger['linkedDevices']>>
@@ -84,11 +85,7 @@ export function Devices({
         {linking && (
           <LinkNewDevice messenger={messenger} onDone={() => setLinking(false)} />
         )}
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
+        <ErrorText error={error} />
       </div>
     </section>
   )
@@ -166,13 +163,7 @@ function LinkNewDevice({
       </p>
     )
   }
-  if (error) {
-    return (
-      <p role="alert" className="error">
-        {error}
-      </p>
-    )
-  }
+  if (error) return <ErrorText error={error} />
   if (asking) {
     return (
       <div role="group" aria-label="Confirm the new device" className="link-code">

@@ -4,6 +4,7 @@ import { useState, type FormEvent } from 'react'
 
 import { Messenger, UserFacingError } from '@/lib/browser/messenger'
 
+import { ErrorText } from './error-text'
 import { ScanCode } from './scan-code'
 
 /** Creates this browser's account and device, or (soon) links it to one. */
@@ -95,11 +96,7 @@ export function Onboarding({ onRegistered }: { onRegistered: () => void }) {
         </form>
       )}
 
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorText error={error} />
     </main>
   )
 }

@@ -203,14 +203,18 @@ export async function deleteDatabase(name = 'tidings'): Promise<void> {
   await deleteDB(name)
 }
 
-/** Messages of a conversation in display order. */
-export async function conversationMessages(conversation: string) {
-  const db = await database()
-  const range = IDBKeyRange.bound(
+/** The `byOrder` index range holding one conversation's messages. */
+export function conversationRange(conversation: string): IDBKeyRange {
+  return IDBKeyRange.bound(
     [conversation, -Infinity, ''],
     [conversation, Infinity, '\uffff'],
   )
-  return db.getAllFromIndex('messages', 'byOrder', range)
+}
+
+/** Messages of a conversation in display order. */
+export async function conversationMessages(conversation: string) {
+  const db = await database()
+  return db.getAllFromIndex('messages', 'byOrder', conversationRange(conversation))
 }
 
 /** Conversations, most recent first. */

@@ -20,6 +20,9 @@ const log = logger('directory')
 /** A verified account is fetched again after this long. */
 const FRESH_MS = 5 * 60 * 1000
 
+/** Whether a cached verification is recent enough to rely on. */
+const isFresh = ({ at }: { at: number }) => Date.now() - at < FRESH_MS
+
 export class Directory {
   private readonly cache = new Map<string, { account: VerifiedAccount; at: number }>()
 
@@ -36,8 +39,8 @@ export class Directory {
    * @throws {RelayError} not-found for an unknown username
    */
   async account(username: string, refresh = false): Promise<VerifiedAccount> {
-    const cached = this.cache.get(username)
-    if (cached && !refresh && Date.now() - cached.at < FRESH_MS) return cached.account
+    const cached = refresh ? undefined : this.cached(username)
+    if (cached) return cached
 
     const published = await this.relay.account(username)
     let account: VerifiedAccount
@@ -70,7 +73,7 @@ export class Directory {
    */
   cached(username: string): VerifiedAccount | undefined {
     const cached = this.cache.get(username)
-    return cached && Date.now() - cached.at < FRESH_MS ? cached.account : undefined
+    return cached && isFresh(cached) ? cached.account : undefined
   }
 
   /**
@@ -87,7 +90,7 @@ export class Directory {
     // Recently verified lists answer at once. A device two accounts both
     // claim (each account key can sign any public key) belongs to neither.
     const claims = [...this.cache.values()]
-      .filter(({ at }) => Date.now() - at < FRESH_MS)
+      .filter(isFresh)
       .filter(({ account }) => names(account))
     if (claims.length > 1) {
       throw new UntrustedKeyError('ownerOf: the device is on several accounts')

@@ -25,7 +25,13 @@ import {
 } from '@/lib/core/crypto/primitives'
 import { safetyNumber } from '@/lib/core/crypto/safety-number'
 
-import { database, deleteDatabase, touchConversation, type LocalDevice } from './db'
+import {
+  conversationRange,
+  database,
+  deleteDatabase,
+  touchConversation,
+  type LocalDevice,
+} from './db'
 import { historyParts } from './history'
 import {
   approveLinkRequest,
@@ -77,6 +83,7 @@ export class Messenger {
   private readonly pendingAcks = new Set<number>()
   private acking = false
   private replenishing: Promise<void> | null = null
+  private pruned = false
   private version = 0
   private started = false
   /** The relay connection, for the header. */
@@ -426,18 +433,13 @@ export class Messenger {
       return
     }
 
-    const range = IDBKeyRange.bound(
-      [conversation, -Infinity, ''],
-      [conversation, Infinity, '\uffff'],
-    )
     const ids: string[] = []
-    for (const message of await tx
-      .objectStore('messages')
-      .index('byOrder')
-      .getAll(range)) {
+    const messages = tx.objectStore('messages')
+    const shown = await messages.index('byOrder').getAll(conversationRange(conversation))
+    for (const message of shown) {
       if (message.outgoing || message.status === 'read') continue
       ids.push(message.id)
-      void tx.objectStore('messages').put({ ...message, status: 'read' })
+      void messages.put({ ...message, status: 'read' })
     }
     void tx.objectStore('conversations').put({ ...chat, unread: 0 })
     for (let start = 0; start < ids.length; start += 500) {
@@ -671,7 +673,11 @@ export class Messenger {
     this.acknowledge()
     this.outbox.flush()
     await this.replenishPrekeys()
-    await pruneProcessed()
+    // Once per page: the scan covers every stored sequence number.
+    if (!this.pruned) {
+      this.pruned = true
+      await pruneProcessed()
+    }
   }
 
   /**

@@ -49,6 +49,20 @@ async function openLink(owner: TestDevice): Promise<string> {
   return ((await response.json()) as { linkId: string }).linkId
 }
 
+/** A registered owner, its open link, and a new device that has asked on it. */
+async function requestedLink() {
+  const owner = await new TestDevice(server.url, unique('owner')).register()
+  const newcomer = new TestDevice(server.url, owner.username)
+  const linkId = await openLink(owner)
+  const asked = await newcomer.request(
+    'POST',
+    `/api/links/${linkId}/request`,
+    linkRequestOf(newcomer),
+  )
+  assert.equal(asked.status, 202)
+  return { owner, newcomer, linkId }
+}
+
 describe('linking and unlinking devices', () => {
   test('a new device links once, then logs in as a device of the account', async () => {
     const owner = await new TestDevice(server.url, unique('owner')).register()
@@ -94,14 +108,7 @@ describe('linking and unlinking devices', () => {
   })
 
   test('an approval whose list leaves out a current device is refused', async () => {
-    const owner = await new TestDevice(server.url, unique('owner')).register()
-    const newcomer = new TestDevice(server.url, owner.username)
-    const linkId = await openLink(owner)
-    await newcomer.request(
-      'POST',
-      `/api/links/${linkId}/request`,
-      linkRequestOf(newcomer),
-    )
+    const { owner, newcomer, linkId } = await requestedLink()
     const account = { secretKey: owner.accountSecret, publicKey: owner.accountKey }
     const list = signDeviceList(account, 2, [newcomer.identityKey])
 
@@ -122,15 +129,8 @@ describe('linking and unlinking devices', () => {
   })
 
   test('another account cannot read or approve a link', async () => {
-    const owner = await new TestDevice(server.url, unique('owner')).register()
+    const { owner, newcomer, linkId } = await requestedLink()
     const stranger = await new TestDevice(server.url, unique('stranger')).register()
-    const newcomer = new TestDevice(server.url, owner.username)
-    const linkId = await openLink(owner)
-    await newcomer.request(
-      'POST',
-      `/api/links/${linkId}/request`,
-      linkRequestOf(newcomer),
-    )
 
     const read = await stranger.request('GET', `/api/links/${linkId}`)
     const approve = await stranger.request(
@@ -144,14 +144,7 @@ describe('linking and unlinking devices', () => {
   })
 
   test('an unlinked device loses its credential and its queue', async () => {
-    const owner = await new TestDevice(server.url, unique('owner')).register()
-    const newcomer = new TestDevice(server.url, owner.username)
-    const linkId = await openLink(owner)
-    await newcomer.request(
-      'POST',
-      `/api/links/${linkId}/request`,
-      linkRequestOf(newcomer),
-    )
+    const { owner, newcomer, linkId } = await requestedLink()
     await owner.request(
       'POST',
       `/api/links/${linkId}/approve`,

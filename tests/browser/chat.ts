@@ -42,3 +42,17 @@ export function message(page: Page, text: string): Locator {
 export function tick(page: Page, text: string): Locator {
   return message(page, text).getByRole('img')
 }
+
+/** The entries of the "Devices" list under "Linked devices". */
+export function deviceEntries(page: Page): Locator {
+  return page.getByRole('list', { name: 'Devices' }).getByRole('listitem')
+}
+
+/** Opens "Linked devices", asks for a link code and returns it as shown. */
+export async function showLinkCode(page: Page): Promise<string> {
+  await page.getByRole('button', { name: 'Linked devices' }).click()
+  await page.getByRole('button', { name: 'Link a new device' }).click()
+  const code = page.getByLabel('Link code', { exact: true })
+  await code.waitFor()
+  return (await code.textContent()) ?? ''
+}

@@ -6,6 +6,7 @@ import {
 } from '@playwright/test'
 
 import { startServer, type TestServer } from '../support/server'
+import { showLinkCode } from './chat'
 
 /** A person at a browser: their own context (own IndexedDB) and a page. */
 export interface Person {
@@ -60,14 +61,9 @@ export const test = base.extend<
       contexts.push(context)
       const page = await openPage()
 
-      await owner.page.getByRole('button', { name: 'Linked devices' }).click()
-      await owner.page.getByRole('button', { name: 'Link a new device' }).click()
-      const code = owner.page.getByLabel('Link code', { exact: true })
-      await code.waitFor()
+      const code = await showLinkCode(owner.page)
       await page.getByRole('button', { name: 'Link to an existing account' }).click()
-      await page
-        .getByRole('textbox', { name: 'Link code' })
-        .fill((await code.textContent()) ?? '')
+      await page.getByRole('textbox', { name: 'Link code' }).fill(code)
       await page.getByRole('button', { name: 'Link device' }).click()
       await owner.page.getByRole('button', { name: 'Link it' }).click({ timeout: 20_000 })
       await page.getByRole('button', { name: 'New chat' }).waitFor({ timeout: 30_000 })

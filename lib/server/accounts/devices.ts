@@ -5,10 +5,7 @@ import { randomBytes } from 'node:crypto'
 import type { linkApproval, linkRequest, unlinkRequest } from '@/lib/core/api'
 import { concatBytes, fromBase64, toBase64, type Bytes } from '@/lib/core/bytes'
 import { deviceIdFromIdentityKey } from '@/lib/core/device-id'
-import { decodeDeviceList } from '@/lib/core/device-list'
 import { MAX_DEVICES_PER_ACCOUNT } from '@/lib/core/limits'
-import { verify } from '@/lib/core/crypto/primitives'
-import { deviceKeyStatement, deviceListStatement } from '@/lib/core/statements'
 import type { z } from 'zod'
 
 import { forgetDevice } from '../auth/credentials'
@@ -16,6 +13,7 @@ import { withDb } from '../db/client'
 import type { Prisma } from '../db/generated/sqlite/client'
 import { ApiError } from '../http/api-error'
 import { checkSignatures, oneTimeRows } from '../keys/prekeys'
+import { verifyDeviceKey, verifyDeviceList } from '../keys/verify'
 import { logger, redactId } from '../log'
 import type { DeviceIdentity } from '../auth/credentials'
 import { deliveryHub } from '../relay/hub'
@@ -133,13 +131,12 @@ export async function approveLink(
   const newId = deviceIdFromIdentityKey(newKey)
 
   const account = await accountOf(device.accountId)
-  if (
-    !verify(body.identityKeySignature, deviceKeyStatement(newKey), account.identityKey)
-  ) {
-    throw new ApiError('invalid-request', 'body.identityKeySignature: does not verify', {
-      field: 'identityKeySignature',
-    })
-  }
+  verifyDeviceKey(
+    body.identityKeySignature,
+    newKey,
+    account.identityKey,
+    'identityKeySignature',
+  )
   const version = checkNewList(account, body.deviceList, [
     ...account.devices.map((d) => d.id),
     newId,
@@ -320,23 +317,7 @@ function checkNewList(
   list: { bytes: Uint8Array; signature: Uint8Array },
   expectedIds: string[],
 ): number {
-  if (!verify(list.signature, deviceListStatement(list.bytes), account.identityKey)) {
-    throw new ApiError('invalid-request', 'body.deviceList.signature: does not verify', {
-      field: 'deviceList.signature',
-    })
-  }
-  let decoded
-  try {
-    decoded = decodeDeviceList(list.bytes)
-  } catch (error) {
-    throw new ApiError(
-      'invalid-request',
-      `body.deviceList.bytes: ${(error as Error).message}`,
-      {
-        field: 'deviceList.bytes',
-      },
-    )
-  }
+  const decoded = verifyDeviceList(list, account.identityKey)
   if (decoded.version <= account.deviceListVersion) {
     throw new ApiError(
       'invalid-request',

@@ -3,16 +3,14 @@ import 'server-only'
 import { randomUUID } from 'node:crypto'
 
 import { deviceIdFromIdentityKey } from '@/lib/core/device-id'
-import { decodeDeviceList } from '@/lib/core/device-list'
-import { deviceKeyStatement, deviceListStatement } from '@/lib/core/statements'
 import type { registration } from '@/lib/core/api'
-import { verify } from '@/lib/core/crypto/primitives'
 import type { z } from 'zod'
 
 import { withDb } from '../db/client'
 import { Prisma } from '../db/generated/sqlite/client'
 import { ApiError } from '../http/api-error'
 import { checkSignatures, oneTimeRows } from '../keys/prekeys'
+import { verifyDeviceKey, verifyDeviceList } from '../keys/verify'
 import { logger, redactId } from '../log'
 
 const log = logger('accounts')
@@ -29,38 +27,13 @@ const log = logger('accounts')
 export async function registerAccount(input: z.output<typeof registration>) {
   const { username, identityKey, deviceList, device } = input
 
-  if (
-    !verify(
-      device.identityKeySignature,
-      deviceKeyStatement(device.identityKey),
-      identityKey,
-    )
-  ) {
-    throw new ApiError(
-      'invalid-request',
-      'body.device.identityKeySignature: does not verify',
-      {
-        field: 'device.identityKeySignature',
-      },
-    )
-  }
-  if (!verify(deviceList.signature, deviceListStatement(deviceList.bytes), identityKey)) {
-    throw new ApiError('invalid-request', 'body.deviceList.signature: does not verify', {
-      field: 'deviceList.signature',
-    })
-  }
-  let list
-  try {
-    list = decodeDeviceList(deviceList.bytes)
-  } catch (error) {
-    throw new ApiError(
-      'invalid-request',
-      `body.deviceList.bytes: ${(error as Error).message}`,
-      {
-        field: 'deviceList.bytes',
-      },
-    )
-  }
+  verifyDeviceKey(
+    device.identityKeySignature,
+    device.identityKey,
+    identityKey,
+    'device.identityKeySignature',
+  )
+  const list = verifyDeviceList(deviceList, identityKey)
   const deviceId = deviceIdFromIdentityKey(device.identityKey)
   if (
     list.identityKeys.length !== 1 ||
