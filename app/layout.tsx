@@ -6,6 +6,14 @@ import './globals.css'
 export const metadata: Metadata = {
   title: 'Tidings',
   description: 'An end-to-end-encrypted messenger you can host yourself.',
+  applicationName: 'Tidings',
+  // iOS reads these, not the manifest, for an app added to the home screen.
+  appleWebApp: { capable: true, title: 'Tidings', statusBarStyle: 'default' },
+  icons: {
+    icon: [{ url: '/icons/icon-192.png', sizes: '192x192', type: 'image/png' }],
+    apple: [{ url: '/icons/apple-touch-icon.png', sizes: '180x180' }],
+  },
+  formatDetection: { telephone: false },
 }
 
 export const viewport: Viewport = {

@@ -1,12 +1,22 @@
 /**
- * `npm start`: prepares the database (migrations applied), builds when the
- * sources are newer than the last build, then serves with `next start`.
- * Honours PORT (default 3000), HOST and DATABASE_URL (default: SQLite file
- * under ./data).
+ * `npm start`: prepares the database (migrations applied), makes VAPID keys
+ * for Web Push once when none are configured, builds when the sources are
+ * newer than the last build, then serves with `next start`.
+ * Honours PORT (default 3000), HOST, DATABASE_URL (default: SQLite file
+ * under ./data) and VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, VAPID_SUBJECT.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import path from 'node:path'
+
+import webpush from 'web-push'
 
 import { databaseUrl } from '../lib/server/db/database-url'
 import { applyMigrations } from '../lib/server/db/migrate'
@@ -20,6 +30,8 @@ const SOURCES = [
   'package.json',
 ]
 const SKIP = new Set(['node_modules', 'generated'])
+/** What scripts/build.ts writes after `next build`. */
+const SERVICE_WORKER_FILE = path.join('.next', 'tidings', 'sw.js')
 
 function newestMtime(entry: string): number {
   if (!existsSync(entry)) return 0
@@ -34,7 +46,7 @@ function newestMtime(entry: string): number {
 
 function needsBuild(): boolean {
   const buildId = path.join('.next', 'BUILD_ID')
-  if (!existsSync(buildId)) return true
+  if (!existsSync(buildId) || !existsSync(SERVICE_WORKER_FILE)) return true
   const builtAt = statSync(buildId).mtimeMs
   return SOURCES.some((source) => newestMtime(source) > builtAt)
 }
@@ -44,7 +56,28 @@ function run(command: string, args: string[]): void {
   if (result.status !== 0) process.exit(result.status ?? 1)
 }
 
+/**
+ * VAPID keys from the environment, or else from data/vapid.json, made on the
+ * first start. Outside git, and kept: browsers' subscriptions are bound to
+ * the public key, and a new pair would silence every one of them.
+ */
+function ensureVapidKeys(): void {
+  if (process.env.VAPID_PUBLIC_KEY && process.env.VAPID_PRIVATE_KEY) return
+  const file = path.join('data', 'vapid.json')
+  if (!existsSync(file)) {
+    mkdirSync('data', { recursive: true })
+    writeFileSync(file, JSON.stringify(webpush.generateVAPIDKeys(), null, 2), {
+      mode: 0o600,
+    })
+    console.log(`push: made VAPID keys for Web Push in ${file} (keep this file)`)
+  }
+  const keys = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>
+  process.env.VAPID_PUBLIC_KEY = keys.publicKey
+  process.env.VAPID_PRIVATE_KEY = keys.privateKey
+}
+
 process.env.DATABASE_URL = databaseUrl()
+ensureVapidKeys()
 const applied = await applyMigrations(process.env.DATABASE_URL)
 console.log(
   applied.length ? `database: applied ${applied.join(', ')}` : 'database: up to date',
@@ -55,7 +88,7 @@ if (!existsSync('lib/server/db/generated/sqlite/client.ts')) {
 }
 if (needsBuild()) {
   console.log('build: sources changed since the last build, building…')
-  run(process.execPath, ['node_modules/next/dist/bin/next', 'build'])
+  run(process.execPath, ['--import', 'tsx', 'scripts/build.ts'])
 }
 
 const port = process.env.PORT || '3000'

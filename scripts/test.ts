@@ -1,7 +1,7 @@
 /**
  * `npm test`: every test, non-zero exit on any failure.
  *   1. checks for Chromium (installs Debian's package where it may),
- *   2. builds the app once (`next build`); tests serve it with `next start`,
+ *   2. builds the app once (scripts/build.ts); tests serve it with `next start`,
  *   3. unit and API integration tests (node:test),
  *   4. browser tests (Playwright driving real Chromium).
  * Ends with one line: "tests: N passed, N failed".
@@ -67,8 +67,8 @@ const lastNumber = (output: string, pattern: RegExp) => {
 
 ensureChromium()
 
-console.log('test: building the app (next build)')
-const build = spawnSync(process.execPath, ['node_modules/next/dist/bin/next', 'build'], {
+console.log('test: building the app (next build and the service worker)')
+const build = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], {
   stdio: 'inherit',
 })
 if (build.status !== 0) {

@@ -7,6 +7,7 @@ import { formatListTime } from '@/lib/browser/format'
 import { UserFacingError, type Messenger } from '@/lib/browser/messenger'
 
 import { ErrorText } from './error-text'
+import { NotificationOffer } from './notifications'
 import { useLive } from './use-live'
 
 const CONNECTION_TEXT = {
@@ -43,6 +44,8 @@ export function ChatList({ messenger, openId, onOpen, onDevices }: Props) {
           Linked devices
         </button>
       </header>
+
+      <NotificationOffer messenger={messenger} />
 
       {adding && (
         <NewChat

@@ -7,6 +7,7 @@ import { formatPresence } from '@/lib/browser/format'
 import { UserFacingError, type Messenger } from '@/lib/browser/messenger'
 
 import { ErrorText } from './error-text'
+import { NotificationSettings } from './notifications'
 import { useVersion } from './use-live'
 
 type Devices = Awaited<ReturnType<Messenger['linkedDevices']>>
@@ -75,6 +76,8 @@ export function Devices({
           )
         })}
       </ul>
+
+      <NotificationSettings messenger={messenger} />
 
       <div className="link-new">
         {!linking && (

@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react'
 
 import { Messenger } from '@/lib/browser/messenger'
+import { registerServiceWorker } from '@/lib/browser/notifications'
 
 import { ChatList } from './chat-list'
 import { Conversation } from './conversation'
@@ -23,6 +24,10 @@ export function MessengerApp() {
   // Loads the device once on mount, and again after registering. One
   // Messenger runs per load; the effect's cleanup stops it.
   const [loads, setLoads] = useState(0)
+  // A newer version waits to take over until asked (or every page is closed).
+  const [update, setUpdate] = useState<(() => void) | null>(null)
+
+  useEffect(() => registerServiceWorker((apply) => setUpdate(() => apply)), [])
 
   useEffect(() => {
     let active = true
@@ -49,6 +54,15 @@ export function MessengerApp() {
     }
   }, [loads])
 
+  const banner = update && (
+    <div className="update" role="status">
+      <p>A new version of Tidings is ready.</p>
+      <button type="button" onClick={update}>
+        Reload
+      </button>
+    </div>
+  )
+
   if (failure) return <p className="fatal">{failure}</p>
   if (phase === 'loading') return <p className="loading">Opening Tidings…</p>
   if (phase === 'onboarding' || !messenger) {
@@ -61,7 +75,12 @@ export function MessengerApp() {
       />
     )
   }
-  return <Main messenger={messenger} onRemoved={() => setLoads((count) => count + 1)} />
+  return (
+    <>
+      {banner}
+      <Main messenger={messenger} onRemoved={() => setLoads((count) => count + 1)} />
+    </>
+  )
 }
 
 type Pane = { kind: 'chat'; id: string } | { kind: 'devices' } | null
@@ -69,6 +88,7 @@ type Pane = { kind: 'chat'; id: string } | { kind: 'devices' } | null
 function Main({ messenger, onRemoved }: { messenger: Messenger; onRemoved: () => void }) {
   const [pane, setPane] = useState<Pane>(null)
   useVersion(messenger)
+  useOpenChatRequests((id) => setPane({ kind: 'chat', id }))
 
   if (messenger.removed) return <Removed messenger={messenger} onDeleted={onRemoved} />
 
@@ -101,6 +121,33 @@ function Main({ messenger, onRemoved }: { messenger: Messenger; onRemoved: () =>
       </main>
     </div>
   )
+}
+
+/**
+ * Opens the chat a notification was clicked for: named in the address
+ * (`/?chat=name`, a page the service worker opened) or in a message from
+ * the service worker to a page already open.
+ */
+function useOpenChatRequests(open: (conversation: string) => void) {
+  useEffect(() => {
+    const url = new URL(location.href)
+    const named = url.searchParams.get('chat')
+    if (named) {
+      open(named)
+      url.searchParams.delete('chat')
+      history.replaceState(null, '', url)
+    }
+    if (!('serviceWorker' in navigator)) return
+    const onMessage = (event: MessageEvent) => {
+      const data = event.data as { kind?: string; conversation?: unknown } | null
+      if (data?.kind === 'open-chat' && typeof data.conversation === 'string') {
+        open(data.conversation)
+      }
+    }
+    navigator.serviceWorker.addEventListener('message', onMessage)
+    return () => navigator.serviceWorker.removeEventListener('message', onMessage)
+    // Once per page; `open` only sets state.
+  }, [])
 }
 
 /** This device is no longer on its account: say so, and offer to delete its data. */

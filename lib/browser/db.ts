@@ -47,6 +47,12 @@ export interface LocalDevice {
   history: { parts: number; received: number[] } | null
   /** When the relay said this device was unlinked; the page then offers to delete it. */
   removedAt?: number
+  /**
+   * Notifications: whether they show the sender and text (the default) or
+   * only that a message came; and the push endpoint last registered with
+   * the relay, so a changed subscription is registered again.
+   */
+  notifications?: { previews: boolean; endpoint: string | null }
   createdAt: number
 }
 
@@ -175,9 +181,13 @@ export function openDatabase(name = 'tidings'): Promise<TidingsDb> {
       }
     },
     blocking(_current, _next, event) {
-      // A newer version of the app wants to upgrade: let it, and reload.
+      // A newer version of the app wants to upgrade: step aside. A page
+      // reloads into that version; a service worker (no reload) opens the
+      // database afresh on its next use.
       ;(event.target as IDBDatabase | null)?.close()
-      location.reload()
+      connection = undefined
+      const page = globalThis.location as { reload?: () => void }
+      page.reload?.()
     },
   })
 }

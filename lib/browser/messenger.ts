@@ -43,18 +43,21 @@ import {
   parseLinkCode,
 } from './linking'
 import { withDeviceLock } from './device-lock'
-import { Directory } from './directory'
+import type { Directory } from './directory'
+import { deviceRelay } from './device-relay'
 import { logger } from './log'
 import { Outbox } from './outbox'
 import { receiveEnvelopes } from './receiver'
-import {
-  isTransient,
-  RelayClient,
-  RelayError,
-  type Credential,
-  type Presence,
-} from './relay-client'
+import { isTransient, RelayClient, RelayError, type Presence } from './relay-client'
 import { RelayStream, type StreamState } from './relay-stream'
+import {
+  keepSubscription,
+  notificationSetting,
+  setNotificationPreviews,
+  turnOffNotifications,
+  turnOnNotifications,
+} from './notifications'
+import { UserFacingError } from './user-facing-error'
 import { encodeUpload } from './wire-format'
 
 const log = logger('messenger')
@@ -68,10 +71,7 @@ const LINK_POLL_MS = 1_000
 /** How long receipts wait, so those of a burst of messages go as one. */
 const RECEIPT_DELAY_MS = 150
 
-/** A problem the person can act on, in words for them. */
-export class UserFacingError extends Error {
-  override name = 'UserFacingError'
-}
+export { UserFacingError }
 
 export class Messenger {
   private readonly listeners = new Set<() => void>()
@@ -92,17 +92,9 @@ export class Messenger {
   removed = false
 
   private constructor(readonly device: Readonly<LocalDevice>) {
-    const auth = {
-      deviceId: device.deviceId,
-      identitySecretKey: device.identity.secretKey,
-      credential: device.credential,
-      saveCredential: (credential: Credential | null) => saveCredential(credential),
-    }
-    this.relay = new RelayClient(auth)
-    this.directory = new Directory(this.relay, {
-      username: device.username,
-      accountKey: device.account.publicKey,
-    })
+    const { relay, directory } = deviceRelay(device)
+    this.relay = relay
+    this.directory = directory
     this.outbox = new Outbox(device, this.relay, this.directory, () => this.changed())
     this.stream = new RelayStream(this.relay, {
       envelopes: (envelopes) => this.receive(envelopes),
@@ -288,6 +280,7 @@ export class Messenger {
     addEventListener('online', this.onOnline)
     this.stream.start()
     this.outbox.flush()
+    void keepSubscription(this.relay)
   }
 
   stop(): void {
@@ -484,6 +477,31 @@ export class Messenger {
     const contact = await tx.store.get(conversation)
     if (contact) await tx.store.put({ ...contact, identityChangedAt: null })
     await tx.done
+    this.changed()
+  }
+
+  /** Whether this device gets notifications while Tidings is closed. */
+  notificationSetting() {
+    return notificationSetting()
+  }
+
+  /**
+   * Turns notifications on (call from a click).
+   * @throws {UserFacingError} when the browser or the relay cannot
+   */
+  async turnOnNotifications(): Promise<void> {
+    await inWords(turnOnNotifications(this.relay))
+    this.changed()
+  }
+
+  async turnOffNotifications(): Promise<void> {
+    await inWords(turnOffNotifications(this.relay))
+    this.changed()
+  }
+
+  /** Whether notifications show the sender and text. */
+  async setNotificationPreviews(previews: boolean): Promise<void> {
+    await setNotificationPreviews(previews)
     this.changed()
   }
 
@@ -739,6 +757,17 @@ function newDeviceRecord(fields: {
   }
 }
 
+/** Passes a UserFacingError on; turns relay and network failures into one. */
+async function inWords<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work
+  } catch (error) {
+    if (error instanceof UserFacingError) throw error
+    if (error instanceof RelayError) throw new UserFacingError(error.message)
+    throw new UserFacingError('The server cannot be reached. Try again when online.')
+  }
+}
+
 /** Turns a failed link step into words for the person. */
 function linkFailure(error: unknown): UserFacingError {
   if (error instanceof RelayError) {
@@ -750,15 +779,6 @@ function linkFailure(error: unknown): UserFacingError {
     return new UserFacingError(error.message)
   }
   return new UserFacingError('The server cannot be reached. Try again when online.')
-}
-
-/** Keeps the relay credential with the device record. */
-async function saveCredential(credential: Credential | null): Promise<void> {
-  const db = await database()
-  const tx = db.transaction('device', 'readwrite')
-  const device = await tx.store.get('self')
-  if (device) await tx.store.put({ ...device, credential }, 'self')
-  await tx.done
 }
 
 /** Forgets processed sequence numbers older than any envelope the relay keeps. */

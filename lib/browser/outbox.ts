@@ -99,6 +99,19 @@ export class Outbox {
       })
   }
 
+  /**
+   * Sends what is queued now and resolves when done, for a service worker
+   * whose life ends with its event: no timers, no retries after this.
+   * What could not be sent stays queued for the page.
+   */
+  async sendQueued(): Promise<void> {
+    this.stopped = true
+    await withOutboxLock(this.self.deviceId, () => this.drain()).catch((error: unknown) =>
+      log.info('send postponed', { error: (error as Error).name }),
+    )
+    clearTimeout(this.timer)
+  }
+
   /** Stops for good (the page is going away, or this Messenger is replaced). */
   stop(): void {
     this.stopped = true
@@ -174,10 +187,12 @@ export class Outbox {
    */
   private async deliver(batch: Batch): Promise<SendReceipt | null> {
     const { to, content } = batch
+    // Only a message wakes a closed app (Web Push); receipts and syncs wait.
+    const urgent = content.kind === 'text'
     let refresh = false
     if (batch.envelopes) {
       try {
-        return await this.relay.send({ to, envelopes: batch.envelopes })
+        return await this.relay.send({ to, envelopes: batch.envelopes, urgent })
       } catch (error) {
         if (!(error instanceof RelayError) || !error.mismatch) throw error
         refresh = true
@@ -197,7 +212,7 @@ export class Outbox {
         return sealed.envelopes
       })
       try {
-        return await this.relay.send({ to, envelopes })
+        return await this.relay.send({ to, envelopes, urgent })
       } catch (error) {
         if (!(error instanceof RelayError) || !error.mismatch) throw error
         if (attempt + 1 >= MAX_MISMATCHES) throw error

@@ -9,6 +9,7 @@ import type {
   DeviceMismatch,
   KeyUpload,
   LinkRequest,
+  PushSubscriptionRequest,
   Registration,
   SendReceipt,
   SendRequest,
@@ -271,6 +272,31 @@ export class RelayClient {
       'GET',
       `/api/envelopes?after=${after}&limit=${limit}`,
     )
+  }
+
+  /** The relay's VAPID public key for push subscriptions; null without Web Push. */
+  static pushKey(baseUrl = '') {
+    return call<{ publicKey: string | null }>(
+      baseUrl,
+      'push-key',
+      'GET',
+      '/api/push',
+      undefined,
+      null,
+    )
+  }
+
+  /** Registers this device's push subscription (replacing its previous one). */
+  subscribePush(subscription: PushSubscriptionRequest) {
+    return this.request<{ subscribed: true }>('push-subscribe', 'PUT', '/api/push', {
+      endpoint: subscription.endpoint,
+      keys: subscription.keys,
+    })
+  }
+
+  /** No more pushes to this device. */
+  unsubscribePush() {
+    return this.request<{ deleted: boolean }>('push-unsubscribe', 'DELETE', '/api/push')
   }
 
   /** Opens a link for a new device of this account. */

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 
-import { fromBase64, type Bytes } from './bytes'
+import { fromBase64, fromBase64Url, type Bytes } from './bytes'
 import { DEVICE_ID_PATTERN } from './device-id'
 import {
   KEY_BYTES,
@@ -16,8 +16,14 @@ import {
   USERNAME_PATTERN,
 } from './limits'
 
-/** Base64 text of bytes whose length is exact or within a range. */
-function base64Bytes(size: number | { min: number; max: number }) {
+/**
+ * Base64 text of bytes whose length is exact or within a range: standard
+ * padded base64, or the unpadded URL alphabet that browsers use for push keys.
+ */
+function base64Bytes(
+  size: number | { min: number; max: number },
+  alphabet: 'base64' | 'base64url' = 'base64',
+) {
   const min = typeof size === 'number' ? size : size.min
   const max = typeof size === 'number' ? size : size.max
   const expected = min === max ? `${min} bytes` : `${min} to ${max} bytes`
@@ -28,9 +34,10 @@ function base64Bytes(size: number | { min: number; max: number }) {
     .transform((text, ctx) => {
       let bytes: Bytes
       try {
-        bytes = fromBase64(text)
+        bytes = alphabet === 'base64' ? fromBase64(text) : fromBase64Url(text)
       } catch {
-        ctx.addIssue({ code: 'custom', message: 'expected standard padded base64' })
+        const expected = alphabet === 'base64' ? 'standard padded base64' : 'base64url'
+        ctx.addIssue({ code: 'custom', message: `expected ${expected}` })
         return z.NEVER
       }
       if (bytes.length < min || bytes.length > max) {
@@ -154,6 +161,12 @@ export const tokenRequest = z.strictObject({
 /** POST /api/messages: one message's envelopes, one per device. */
 export const sendRequest = z.strictObject({
   to: username,
+  /**
+   * Whether the recipients should be woken for it (Web Push): true for a
+   * message a person reads, false for receipts and syncs, which wait for the
+   * device's next connection. Absent means true.
+   */
+  urgent: z.boolean().optional(),
   envelopes: z
     .array(
       z.strictObject({
@@ -170,6 +183,25 @@ export type SendRequest = z.input<typeof sendRequest>
 export const ackRequest = z.strictObject({
   seqs: z.array(z.int().min(1).max(MAX_SEQ)).min(1).max(MAX_ACKS_PER_REQUEST),
 })
+
+/**
+ * PUT /api/push: the device's Web Push subscription, as the browser's
+ * `PushSubscription.toJSON()` gives it.
+ */
+export const pushSubscriptionRequest = z.object({
+  endpoint: z
+    .url({ protocol: /^https$/, error: 'expected an https URL' })
+    .max(2048, 'expected at most 2048 characters'),
+  expirationTime: z.number().nullable().optional(),
+  keys: z.strictObject({
+    p256dh: base64Bytes(65, 'base64url').refine(
+      (key) => key[0] === 0x04,
+      'expected an uncompressed P-256 point',
+    ),
+    auth: base64Bytes(16, 'base64url'),
+  }),
+})
+export type PushSubscriptionRequest = z.input<typeof pushSubscriptionRequest>
 
 /** GET /api/envelopes query. */
 export const queueQuery = z.strictObject({

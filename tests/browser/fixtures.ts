@@ -1,12 +1,25 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
 import {
   test as base,
   type Browser,
   type BrowserContext,
+  type BrowserType,
   type Page,
 } from '@playwright/test'
+import webpush from 'web-push'
 
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../playwright.config'
+import {
+  startPushService,
+  type PushService,
+  type TestSubscription,
+} from '../support/push-service'
 import { startServer, type TestServer } from '../support/server'
 import { showLinkCode } from './chat'
+import { installFakePushManager, openPushProbe, type PushProbe } from './push-probe'
 
 /** A person at a browser: their own context (own IndexedDB) and a page. */
 export interface Person {
@@ -15,6 +28,17 @@ export interface Person {
   page: Page
   /** Opens another page of the same browser profile (a second tab, a reopened app). */
   openPage: () => Promise<Page>
+}
+
+/**
+ * A person whose browser keeps its profile on disk (as an installed app's
+ * does), with notifications allowed and a push subscription at the test
+ * push service: its pushes reach the service worker through `probe`.
+ */
+export interface InstalledPerson extends Person {
+  subscription: TestSubscription
+  /** A same-origin page outside the app, for the DevTools protocol. */
+  probe: PushProbe
 }
 
 let nextAddress = Math.floor(Math.random() * 60_000)
@@ -29,12 +53,35 @@ export const test = base.extend<
     person: (prefix: string) => Promise<Person>
     /** Links a new browser (its own context) to `owner`'s account, as a person would. */
     link: (owner: Person) => Promise<Person>
+    /** A registered person in a persistent profile, pushes delivered for real. */
+    installed: (prefix: string) => Promise<InstalledPerson>
   },
-  { server: TestServer }
+  { server: TestServer; pushService: PushService }
 >({
-  server: [
+  pushService: [
     async ({}, use) => {
-      const server = await startServer({ TRUST_PROXY: '1' })
+      const service = await startPushService({
+        ...webpush.generateVAPIDKeys(),
+        subject: 'mailto:operator@tidings.invalid',
+      })
+      try {
+        await use(service)
+      } finally {
+        await service.close()
+      }
+    },
+    { scope: 'worker' },
+  ],
+
+  server: [
+    async ({ pushService }, use) => {
+      const server = await startServer({
+        TRUST_PROXY: '1',
+        VAPID_PUBLIC_KEY: pushService.vapid.publicKey,
+        VAPID_PRIVATE_KEY: pushService.vapid.privateKey,
+        VAPID_SUBJECT: pushService.vapid.subject,
+        NODE_EXTRA_CA_CERTS: pushService.caFile,
+      })
       try {
         await use(server)
       } finally {
@@ -73,14 +120,54 @@ export const test = base.extend<
     })
     for (const context of contexts) await context.close()
   },
+
+  installed: async ({ playwright, server, pushService }, use) => {
+    const opened: { context: BrowserContext; dir: string }[] = []
+    await use(async (prefix) => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'tidings-profile-'))
+      const context = await launchProfile(playwright.chromium, dir, server.url)
+      opened.push({ context, dir })
+
+      await context.grantPermissions(['notifications'], { origin: server.url })
+      const subscription = pushService.subscribe()
+      await installFakePushManager(context, subscription)
+      const probe = await openPushProbe(context, server.url)
+      pushService.onPush(subscription.id, (push) => probe.deliver(push.text))
+
+      const openPage = async () => {
+        const page = await context.newPage()
+        await page.goto('/')
+        return page
+      }
+      const person = await createAccount(openPage, prefix)
+      return { ...person, context, openPage, subscription, probe }
+    })
+    for (const { context, dir } of opened) {
+      await context.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  },
 })
+
+/** A persistent Chromium profile in `dir`, with its own address. */
+function launchProfile(chromium: BrowserType, dir: string, url: string) {
+  return chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM_PATH,
+    args: CHROMIUM_ARGS,
+    baseURL: url,
+    extraHTTPHeaders: { 'x-forwarded-for': nextPersonAddress() },
+  })
+}
+
+function nextPersonAddress(): string {
+  return `198.51.${(nextAddress >> 8) & 255}.${nextAddress++ & 255}`
+}
 
 /** A new browser context with its own address, and a way to open pages in it. */
 async function newPerson(browser: Browser, url: string) {
-  const address = `198.51.${(nextAddress >> 8) & 255}.${nextAddress++ & 255}`
   const context = await browser.newContext({
     baseURL: url,
-    extraHTTPHeaders: { 'x-forwarded-for': address },
+    extraHTTPHeaders: { 'x-forwarded-for': nextPersonAddress() },
   })
   const openPage = async () => {
     const page = await context.newPage()
@@ -97,12 +184,17 @@ async function registeredPerson(
   prefix: string,
 ): Promise<Person> {
   const { context, openPage } = await newPerson(browser, url)
+  return { ...(await createAccount(openPage, prefix)), context, openPage }
+}
+
+/** Opens the app and creates an account named `prefix` plus a random part. */
+async function createAccount(openPage: () => Promise<Page>, prefix: string) {
   const username = `${prefix}_${Math.random().toString(36).slice(2, 8)}`
   const page = await openPage()
   await page.getByRole('textbox', { name: 'Username' }).fill(username)
   await page.getByRole('button', { name: 'Create account' }).click()
   await page.getByRole('button', { name: 'New chat' }).waitFor()
-  return { username, context, page, openPage }
+  return { username, page }
 }
 
 export { expect } from '@playwright/test'

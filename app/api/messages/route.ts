@@ -9,5 +9,6 @@ import { sendMessage } from '@/lib/server/relay/send'
 // scale-out issue may serve this path from a custom server around Next.js.
 export const POST = apiRoute(
   { operation: 'send', auth: true, body: sendRequest, limit: LIMITS.send },
-  async ({ device, body }) => sendMessage(device, body.to, body.envelopes),
+  async ({ device, body }) =>
+    sendMessage(device, body.to, body.envelopes, { urgent: body.urgent ?? true }),
 )

@@ -7,6 +7,7 @@ import type { DeviceIdentity } from '../auth/credentials'
 import { withDb } from '../db/client'
 import { ApiError } from '../http/api-error'
 import { logger, redactId } from '../log'
+import { wakeDevices, type Waiting } from '../push/wake'
 import { deliveryHub } from './hub'
 import { enqueue } from './queue'
 
@@ -16,6 +17,10 @@ const log = logger('relay')
  * Accepts one message: an envelope for every device of the recipient and for
  * every other device of the sender (client fan-out, as Signal-Server does).
  *
+ * Devices without an open stream are woken by Web Push when the message is
+ * `urgent` (one a person reads); receipts and syncs wait for the device's
+ * next connection rather than wake a phone.
+ *
  * @returns the server's receipt, sent once everything is committed
  * @throws {ApiError} not-found for an unknown recipient; device-mismatch
  *   (409) naming missing and extra devices when the set is not current
@@ -24,6 +29,7 @@ export async function sendMessage(
   sender: DeviceIdentity,
   to: string,
   envelopes: { deviceId: string; content: Bytes }[],
+  { urgent }: { urgent: boolean } = { urgent: true },
 ): Promise<SendReceipt> {
   const given = new Set(envelopes.map((envelope) => envelope.deviceId))
   if (given.size !== envelopes.length) {
@@ -35,7 +41,7 @@ export async function sendMessage(
   // Limitation: no idempotency key: a send retried after a lost answer is
   // stored again under new sequence numbers; recipients drop the copy by the
   // message id inside the encryption, not the relay.
-  const expected = await expectedDevices(sender, to)
+  const { expected, contactDevices } = await expectedDevices(sender, to)
   const missingDevices = [...expected].filter((id) => !given.has(id))
   const extraDevices = [...given].filter((id) => !expected.has(id))
   if (missingDevices.length > 0 || extraDevices.length > 0) {
@@ -49,15 +55,24 @@ export async function sendMessage(
 
   // Committed: from here on nothing may turn the answer into an error.
   const hub = deliveryHub()
-  let online = 0
+  const offline: Waiting[] = []
   for (const envelope of stored) {
     const { recipientDeviceId, ...wire } = envelope
-    online += hub.publish(recipientDeviceId, { kind: 'envelopes', envelopes: [wire] })
+    const told = hub.publish(recipientDeviceId, { kind: 'envelopes', envelopes: [wire] })
+    // Our own other devices see the message when next opened; a push with
+    // nothing to notify about would only spend a phone's battery.
+    if (told === 0 && contactDevices.has(recipientDeviceId)) offline.push(envelope)
   }
   log.debug(
-    { sender: redactId(sender.deviceId), envelopes: stored.length, online },
+    {
+      sender: redactId(sender.deviceId),
+      envelopes: stored.length,
+      offline: offline.length,
+    },
     'message accepted',
   )
+  // Not awaited: the sender's tick does not wait for push services.
+  if (urgent) void wakeDevices(sender.accountId, offline)
 
   const serverTimestamp = stored[0]?.serverTimestamp ?? Date.now()
   return {
@@ -70,8 +85,11 @@ export async function sendMessage(
   }
 }
 
-/** Every device of the recipient, and every device of the sender but itself. */
-async function expectedDevices(sender: DeviceIdentity, to: string): Promise<Set<string>> {
+/**
+ * Every device of the recipient, and every device of the sender but itself;
+ * and which of them are the recipient's.
+ */
+async function expectedDevices(sender: DeviceIdentity, to: string) {
   // One query for both accounts' devices; the recipient's account is the
   // one matched by name (it may be the sender's own).
   const rows = await withDb(
@@ -85,7 +103,11 @@ async function expectedDevices(sender: DeviceIdentity, to: string): Promise<Set<
 
   const expected = new Set(rows.map((row) => row.id))
   expected.delete(sender.deviceId)
-  return expected
+  const contactDevices = new Set(
+    rows.filter((row) => row.username === to).map((row) => row.id),
+  )
+  contactDevices.delete(sender.deviceId)
+  return { expected, contactDevices }
 }
 
 function mismatch(missingDevices: string[], extraDevices: string[]): ApiError {

@@ -1,0 +1,4 @@
+/** A problem the person can act on, in words for them. */
+export class UserFacingError extends Error {
+  override name = 'UserFacingError'
+}
