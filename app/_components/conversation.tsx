@@ -161,17 +161,29 @@ function Composer({
 }) {
   const [text, setText] = useState('')
   const [error, setError] = useState<string | null>(null)
+  // The text stays in the box until the message is stored on the device:
+  // a reload a moment after Send then loses nothing that looked sent.
+  const storing = useRef(false)
 
   const send = () => {
-    if (!text.trim()) return
+    if (!text.trim() || storing.current) return
     const body = text
-    // Started before the re-render, so encryption does not wait for a frame.
-    messenger.sendText(conversation, body).catch((failure: unknown) => {
-      setText(body)
-      setError(failure instanceof UserFacingError ? failure.message : 'Sending failed.')
-    })
-    setText('')
+    storing.current = true
     setError(null)
+    // Started before the re-render, so encryption does not wait for a frame.
+    void messenger
+      .sendText(conversation, body)
+      .then(
+        // Whatever was typed meanwhile stays.
+        () => setText((current) => (current === body ? '' : current)),
+        (failure: unknown) =>
+          setError(
+            failure instanceof UserFacingError ? failure.message : 'Sending failed.',
+          ),
+      )
+      .finally(() => {
+        storing.current = false
+      })
   }
 
   // Enter sends; Shift+Enter breaks the line (and IME composition is left alone).

@@ -26,7 +26,7 @@ import {
 } from '@/lib/core/bytes'
 import { decodeContent, encodeContent } from '@/lib/core/content'
 import { UntrustedKeyError } from '@/lib/core/crypto/errors'
-import type { DeviceKeys } from '@/lib/core/crypto/keys'
+import type { DeviceKeys, PrekeyUpload } from '@/lib/core/crypto/keys'
 import { signDeviceKey, signDeviceList } from '@/lib/core/crypto/keys'
 import {
   dh,
@@ -40,8 +40,11 @@ import {
   type KeyPair,
 } from '@/lib/core/crypto/primitives'
 
+import type { LinkRequest } from '@/lib/core/api'
+
 import type { RelayClient } from './relay-client'
 import type { VerifiedAccount } from './trust'
+import { newDeviceKeys } from './wire-format'
 
 const PROOF_INFO = utf8Bytes('tidings/link/proof/v1')
 const SEAL_INFO = utf8Bytes('tidings/link/seal/v1')
@@ -92,6 +95,31 @@ export function linkProof(
     key,
     concatBytes(request.identityKey, request.ephemeralKey, utf8Bytes(request.name)),
   )
+}
+
+/**
+ * The request a new device posts to join an account: its public keys, an
+ * ephemeral key for the sealed answer, and the proof that it read the code.
+ */
+export function linkRequest(options: {
+  code: LinkCode
+  keys: DeviceKeys
+  upload: PrekeyUpload
+  ephemeral: KeyPair
+  name: string
+}): LinkRequest {
+  const { code, keys, upload, ephemeral, name } = options
+  const proof = linkProof(code.secret, {
+    identityKey: keys.identity.publicKey,
+    ephemeralKey: ephemeral.publicKey,
+    name,
+  })
+  return {
+    name,
+    ephemeralKey: toBase64(ephemeral.publicKey),
+    proof: toBase64(proof),
+    ...newDeviceKeys(keys, upload),
+  }
 }
 
 /**

@@ -37,7 +37,7 @@ import {
   approveLinkRequest,
   checkLinkRequest,
   formatLinkCode,
-  linkProof,
+  linkRequest,
   newLinkCode,
   openLinkPayload,
   parseLinkCode,
@@ -58,7 +58,7 @@ import {
   turnOnNotifications,
 } from './notifications'
 import { UserFacingError } from './user-facing-error'
-import { encodeUpload } from './wire-format'
+import { encodeUpload, newDeviceKeys } from './wire-format'
 
 const log = logger('messenger')
 
@@ -135,7 +135,6 @@ export class Messenger {
     const identityKey = keys.identity.publicKey
     const list = signDeviceList(account, 1, [identityKey])
     const deviceName = describeBrowser()
-    const published = encodeUpload(upload)
 
     try {
       // Limitation: the keys are stored after the relay accepts them; a
@@ -147,12 +146,8 @@ export class Messenger {
         deviceList: { bytes: toBase64(list.bytes), signature: toBase64(list.signature) },
         device: {
           name: deviceName,
-          identityKey: toBase64(identityKey),
           identityKeySignature: toBase64(signDeviceKey(account, identityKey)),
-          signedPrekey: published.signedPrekey!,
-          lastResortKemPrekey: published.lastResortKemPrekey!,
-          oneTimePrekeys: published.oneTimePrekeys ?? [],
-          oneTimeKemPrekeys: published.oneTimeKemPrekeys ?? [],
+          ...newDeviceKeys(keys, upload),
         },
       })
     } catch (error) {
@@ -196,25 +191,12 @@ export class Messenger {
     const { keys, upload } = await createDeviceKeys(MAX_PREKEYS_PER_UPLOAD)
     const ephemeral = await generateDhKeyPair()
     const deviceName = describeBrowser()
-    const published = encodeUpload(upload)
 
     try {
-      await RelayClient.requestLink(code.linkId, {
-        name: deviceName,
-        identityKey: toBase64(keys.identity.publicKey),
-        ephemeralKey: toBase64(ephemeral.publicKey),
-        proof: toBase64(
-          linkProof(code.secret, {
-            identityKey: keys.identity.publicKey,
-            ephemeralKey: ephemeral.publicKey,
-            name: deviceName,
-          }),
-        ),
-        signedPrekey: published.signedPrekey!,
-        lastResortKemPrekey: published.lastResortKemPrekey!,
-        oneTimePrekeys: published.oneTimePrekeys ?? [],
-        oneTimeKemPrekeys: published.oneTimeKemPrekeys ?? [],
-      })
+      await RelayClient.requestLink(
+        code.linkId,
+        linkRequest({ code, keys, upload, ephemeral, name: deviceName }),
+      )
     } catch (error) {
       throw linkFailure(error)
     }

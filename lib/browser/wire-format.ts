@@ -4,7 +4,7 @@
  */
 import type { KeyUpload } from '@/lib/core/api'
 import { fromBase64, toBase64 } from '@/lib/core/bytes'
-import type { PrekeyUpload } from '@/lib/core/crypto/keys'
+import type { DeviceKeys, PrekeyUpload } from '@/lib/core/crypto/keys'
 import type { PrekeyBundle } from '@/lib/core/crypto/pqxdh'
 
 import type { PublishedBundle } from './relay-client'
@@ -33,6 +33,25 @@ export function encodeUpload(upload: PrekeyUpload): KeyUpload {
     ...(upload.oneTimeKemPrekeys && {
       oneTimeKemPrekeys: upload.oneTimeKemPrekeys.map(signed),
     }),
+  }
+}
+
+/**
+ * A new device's public keys as registration and link requests carry them:
+ * its identity key and a full first upload (signed prekeys and one-time
+ * prekeys, as `createDeviceKeys` makes them).
+ */
+export function newDeviceKeys(keys: DeviceKeys, upload: PrekeyUpload) {
+  const published = encodeUpload(upload)
+  if (!published.signedPrekey || !published.lastResortKemPrekey) {
+    throw new Error('newDeviceKeys: the upload has no signed prekeys')
+  }
+  return {
+    identityKey: toBase64(keys.identity.publicKey),
+    signedPrekey: published.signedPrekey,
+    lastResortKemPrekey: published.lastResortKemPrekey,
+    oneTimePrekeys: published.oneTimePrekeys ?? [],
+    oneTimeKemPrekeys: published.oneTimeKemPrekeys ?? [],
   }
 }
 

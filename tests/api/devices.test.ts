@@ -16,21 +16,6 @@ after(() => server.close())
 
 const unique = (name: string) => `${name}_${Math.random().toString(36).slice(2, 8)}`
 
-/** The link request a new device posts: its keys, an ephemeral key and a proof. */
-function linkRequestOf(newcomer: TestDevice) {
-  const { device } = newcomer.registrationBody(5)
-  return {
-    name: device.name,
-    identityKey: device.identityKey,
-    signedPrekey: device.signedPrekey,
-    lastResortKemPrekey: device.lastResortKemPrekey,
-    oneTimePrekeys: device.oneTimePrekeys,
-    oneTimeKemPrekeys: device.oneTimeKemPrekeys,
-    ephemeralKey: toBase64(randomBytes(32)),
-    proof: toBase64(randomBytes(32)),
-  }
-}
-
 /** The owner's approval: the account signs the newcomer and a list one version up. */
 function approvalFor(owner: TestDevice, newcomer: TestDevice, version = 2) {
   const account = { secretKey: owner.accountSecret, publicKey: owner.accountKey }
@@ -57,7 +42,7 @@ async function requestedLink() {
   const asked = await newcomer.request(
     'POST',
     `/api/links/${linkId}/request`,
-    linkRequestOf(newcomer),
+    newcomer.linkRequest(),
   )
   assert.equal(asked.status, 202)
   return { owner, newcomer, linkId }
@@ -72,12 +57,12 @@ describe('linking and unlinking devices', () => {
     const asked = await newcomer.request(
       'POST',
       `/api/links/${linkId}/request`,
-      linkRequestOf(newcomer),
+      newcomer.linkRequest(),
     )
     const again = await new TestDevice(server.url, owner.username).request(
       'POST',
       `/api/links/${linkId}/request`,
-      linkRequestOf(new TestDevice(server.url, owner.username)),
+      new TestDevice(server.url, owner.username).linkRequest(),
     )
     const pending = await newcomer.request('GET', `/api/links/${linkId}/result`)
     const approved = await owner.request(

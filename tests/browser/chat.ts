@@ -2,7 +2,9 @@
  * What a person does and sees in the messenger, by the roles and names of
  * the accessible contract (the same a screen reader uses).
  */
-import type { Locator, Page } from '@playwright/test'
+import { expect, type Locator, type Page } from '@playwright/test'
+
+import { TestDevice } from '../support/device'
 
 /** Starts (or opens) the chat with `contact` from the chat list. */
 export async function startChat(page: Page, contact: string): Promise<void> {
@@ -18,10 +20,12 @@ export async function openChat(page: Page, contact: string): Promise<void> {
   await page.getByRole('textbox', { name: 'Message' }).waitFor()
 }
 
-/** Types a message and presses Send. */
+/** Types a message, presses Send, and waits for the box to empty (it is stored then). */
 export async function send(page: Page, text: string): Promise<void> {
-  await page.getByRole('textbox', { name: 'Message' }).fill(text)
+  const box = page.getByRole('textbox', { name: 'Message' })
+  await box.fill(text)
   await page.getByRole('button', { name: 'Send' }).click()
+  await expect(box).toHaveValue('')
 }
 
 export function chatEntry(page: Page, contact: string): Locator {
@@ -55,4 +59,28 @@ export async function showLinkCode(page: Page): Promise<string> {
   const code = page.getByLabel('Link code', { exact: true })
   await code.waitFor()
   return (await code.textContent()) ?? ''
+}
+
+/**
+ * Closes the app's page and waits until the relay sees no open stream of
+ * the person's account (asked as another account would ask).
+ */
+export async function closeApp(
+  person: { page: Page; username: string },
+  serverUrl: string,
+): Promise<void> {
+  await person.page.close()
+  const observer = await new TestDevice(
+    serverUrl,
+    `watch_${Math.random().toString(36).slice(2, 8)}`,
+  ).register(1)
+  await expect
+    .poll(async () => {
+      const response = await observer.request(
+        'GET',
+        `/api/accounts/${person.username}/presence`,
+      )
+      return ((await response.json()) as { online: boolean }).online
+    })
+    .toBe(false)
 }

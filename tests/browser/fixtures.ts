@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -56,7 +57,7 @@ export const test = base.extend<
     /** A registered person in a persistent profile, pushes delivered for real. */
     installed: (prefix: string) => Promise<InstalledPerson>
   },
-  { server: TestServer; pushService: PushService }
+  { server: TestServer; pushService: PushService; plaintextAudit: void }
 >({
   pushService: [
     async ({}, use) => {
@@ -91,6 +92,45 @@ export const test = base.extend<
     { scope: 'worker' },
   ],
 
+  /**
+   * After all the worker's tests: no message text that any device stored
+   * is in the relay's database files, its log, or any push it sent.
+   */
+  plaintextAudit: [
+    async ({ server, pushService }, use) => {
+      await use()
+      const places = [
+        ...['', '-wal', '-shm'].map((suffix) => `${server.dbFile}${suffix}`),
+      ].filter((file) => existsSync(file))
+      const haystacks = [
+        ...places.map((file) => ({
+          where: path.basename(file),
+          bytes: readFileSync(file),
+        })),
+        { where: 'server log', bytes: Buffer.from(server.output()) },
+        ...pushService.received.map((push, index) => ({
+          where: `push ${index}`,
+          bytes: Buffer.from(push.text),
+        })),
+      ]
+      const found: string[] = []
+      for (const text of STORED_TEXTS) {
+        const needle = Buffer.from(text)
+        for (const { where, bytes } of haystacks) {
+          if (bytes.includes(needle)) found.push(`"${text.slice(0, 40)}" in ${where}`)
+        }
+      }
+      console.log(
+        `plaintext audit: ${STORED_TEXTS.size} message texts, ${haystacks.length} places ` +
+          `(database files, server log, ${pushService.received.length} pushes): ` +
+          `${found.length} found`,
+      )
+      if (STORED_TEXTS.size === 0) throw new Error('plaintext audit: no texts collected')
+      if (found.length > 0) throw new Error(`plaintext found: ${found.join('; ')}`)
+    },
+    { scope: 'worker', auto: true },
+  ],
+
   person: async ({ browser, server }, use) => {
     const contexts: BrowserContext[] = []
     await use(async (prefix) => {
@@ -98,7 +138,7 @@ export const test = base.extend<
       contexts.push(person.context)
       return person
     })
-    for (const context of contexts) await context.close()
+    for (const context of contexts) await closeCollecting(context, server.url)
   },
 
   link: async ({ browser, server }, use) => {
@@ -118,7 +158,7 @@ export const test = base.extend<
       await owner.page.getByRole('button', { name: 'Done' }).click()
       return { username: owner.username, context, page, openPage }
     })
-    for (const context of contexts) await context.close()
+    for (const context of contexts) await closeCollecting(context, server.url)
   },
 
   installed: async ({ playwright, server, pushService }, use) => {
@@ -143,11 +183,48 @@ export const test = base.extend<
       return { ...person, context, openPage, subscription, probe }
     })
     for (const { context, dir } of opened) {
-      await context.close()
+      await closeCollecting(context, server.url)
       await rm(dir, { recursive: true, force: true })
     }
   },
 })
+
+/** Message texts that devices stored during this worker's tests. */
+const STORED_TEXTS = new Set<string>()
+
+/**
+ * Notes the message texts the context's device stored (read from its
+ * IndexedDB by a same-origin page outside the app), then closes it. Texts
+ * under 8 characters are left out: they could occur in any binary file.
+ */
+async function closeCollecting(context: BrowserContext, url: string): Promise<void> {
+  try {
+    const page = await context.newPage()
+    await page.goto(`${url}/api/health`)
+    const bodies = await page.evaluate(async () => {
+      const names = (await indexedDB.databases()).map((db) => db.name)
+      if (!names.includes('tidings')) return []
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open('tidings')
+        request.onsuccess = () => resolve(request.result)
+        request.onerror = () => reject(new Error('open failed'))
+      })
+      const all = await new Promise<{ body: string }[]>((resolve, reject) => {
+        const request = db.transaction('messages').objectStore('messages').getAll()
+        request.onsuccess = () => resolve(request.result as { body: string }[])
+        request.onerror = () => reject(new Error('read failed'))
+      })
+      db.close()
+      return all.map((message) => message.body)
+    })
+    for (const body of bodies) if (body.length >= 8) STORED_TEXTS.add(body)
+  } catch (error) {
+    console.log(
+      `plaintext audit: a context could not be read: ${(error as Error).message}`,
+    )
+  }
+  await context.close()
+}
 
 /** A persistent Chromium profile in `dir`, with its own address. */
 function launchProfile(chromium: BrowserType, dir: string, url: string) {

@@ -6,9 +6,8 @@
  */
 import Database from 'better-sqlite3'
 
-import { TestDevice } from '../support/device'
 import type { TestServer } from '../support/server'
-import { message, openChat, startChat, tick } from './chat'
+import { closeApp, message, openChat, startChat, tick } from './chat'
 import { expect, test, type InstalledPerson, type Person } from './fixtures'
 import { subscribedKey } from './push-probe'
 
@@ -28,24 +27,6 @@ async function aliceAndInstalledBob(
   const alice = await person('alice')
   await startChat(alice.page, bob.username)
   return { alice, bob }
-}
-
-/** Closes the app and waits until the relay sees no open stream of the person. */
-async function closeApp(person: Person, server: TestServer): Promise<void> {
-  await person.page.close()
-  const observer = await new TestDevice(
-    server.url,
-    `watch_${Math.random().toString(36).slice(2, 8)}`,
-  ).register(1)
-  await expect
-    .poll(async () => {
-      const response = await observer.request(
-        'GET',
-        `/api/accounts/${person.username}/presence`,
-      )
-      return ((await response.json()) as { online: boolean }).online
-    })
-    .toBe(false)
 }
 
 /** Types a message and presses Send; returns the time of the click. */
@@ -89,7 +70,7 @@ test('with the app closed, a push brings the message: notified, Delivered, shown
   await alice.page.getByRole('button', { name: 'Send' }).click()
   await expect(tick(alice.page, 'Still there, Bob?')).toHaveAccessibleName('Delivered')
 
-  await closeApp(bob, server)
+  await closeApp(bob, server.url)
   const sentAt = await sendAt(alice.page, 'Dinner at eight?')
 
   await expect
@@ -150,7 +131,7 @@ test('a message too large for a push wakes the app, and hidden previews hide the
     .getByRole('checkbox', { name: 'Show sender and text in notifications' })
     .uncheck()
 
-  await closeApp(bob, server)
+  await closeApp(bob, server.url)
   const long = `A long story: ${'and then it went on. '.repeat(180)}The end.`
   await sendAt(alice.page, long)
 
@@ -175,7 +156,7 @@ test('a subscription the push service calls gone is dropped; the message waits f
   server,
 }) => {
   const { alice, bob } = await aliceAndInstalledBob(person, installed)
-  await closeApp(bob, server)
+  await closeApp(bob, server.url)
   pushService.answerWith(bob.subscription.id, 410)
 
   await sendAt(alice.page, 'Anyone home?')

@@ -3,6 +3,8 @@
  * keys, real signatures, the JSON API over fetch and the SSE stream parsed
  * with eventsource-parser. It stands in for the browser client on the wire.
  */
+import { randomBytes } from 'node:crypto'
+
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js'
 import { createParser } from 'eventsource-parser'
@@ -85,6 +87,25 @@ export class TestDevice {
         },
         ...this.oneTimeKeys(oneTimeCount, firstKeyId),
       },
+    }
+  }
+
+  /**
+   * The request this device posts to join an account through a link: its
+   * keys, an ephemeral key and a proof (random: only the approving device
+   * can check a proof, never the relay).
+   */
+  linkRequest() {
+    const { device } = this.registrationBody(5)
+    return {
+      name: device.name,
+      identityKey: device.identityKey,
+      signedPrekey: device.signedPrekey,
+      lastResortKemPrekey: device.lastResortKemPrekey,
+      oneTimePrekeys: device.oneTimePrekeys,
+      oneTimeKemPrekeys: device.oneTimeKemPrekeys,
+      ephemeralKey: toBase64(randomBytes(32)),
+      proof: toBase64(randomBytes(32)),
     }
   }
 
