@@ -56,6 +56,9 @@ self.addEventListener('fetch', (event) => {
   if (url.origin !== self.location.origin || url.pathname.startsWith('/api/')) return
 
   // The app is one page: every visit to it opens this build's shell.
+  // Limitation: the cached page and its Content-Security-Policy keep the
+  // nonce they were fetched with until the next build; injected markup
+  // still cannot read it, but a nonce per visit would be stronger.
   if (request.mode === 'navigate' && url.pathname === '/') {
     event.respondWith(fromShell('/', request))
   } else if (PRECACHED.has(url.pathname)) {
