@@ -1,9 +1,11 @@
 /**
  * `npm test`: every test, non-zero exit on any failure.
- *   1. checks for Chromium (installs Debian's package where it may),
+ *   1. checks for Chromium, PostgreSQL and Redis (installs Debian's packages
+ *      where it may),
  *   2. builds the app once (scripts/build.ts); tests serve it with `next start`,
- *   3. unit and API integration tests (node:test),
- *   4. browser tests (Playwright driving real Chromium).
+ *   3. unit and API integration tests (node:test), then the browser tests
+ *      (Playwright driving real Chromium), on a SQLite file;
+ *   4. the API and browser tests again on a throwaway PostgreSQL cluster.
  * Ends with one line: "tests: N passed, N failed".
  */
 import { spawn, spawnSync } from 'node:child_process'
@@ -12,22 +14,30 @@ import path from 'node:path'
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return
+/** What the tests start for real, and the Debian package each comes from. */
+const NEEDED = [
+  { program: CHROMIUM, pkg: 'chromium' },
+  { program: '/usr/lib/postgresql', pkg: 'postgresql' },
+  { program: '/usr/bin/redis-server', pkg: 'redis-server' },
+]
+
+function ensurePackages(): void {
+  const missing = NEEDED.filter(({ program }) => !existsSync(program))
+  if (missing.length === 0) return
+  const names = missing.map(({ pkg }) => pkg)
   const isRoot = process.getuid?.() === 0
   if (isRoot && existsSync('/usr/bin/apt-get')) {
-    console.log(
-      "test: Chromium is missing; installing Debian's package (apt-get install -y chromium)",
-    )
+    console.log(`test: installing Debian's ${names.join(', ')} (apt-get install -y)`)
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' })
-    const install = spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], {
+    spawnSync('apt-get', ['install', '-y', '-qq', ...names], {
       stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     })
-    if (install.status === 0 && existsSync(CHROMIUM)) return
+    if (missing.every(({ program }) => existsSync(program))) return
   }
   console.error(
-    `test: Chromium not found at ${CHROMIUM}. Install it with: sudo apt-get install -y chromium\n` +
-      '      (or point CHROMIUM_PATH at a Chromium binary)',
+    `test: missing ${names.join(', ')}. Install with: sudo apt-get install -y ${names.join(' ')}\n` +
+      '      (CHROMIUM_PATH may point at another Chromium binary)',
   )
   process.exit(1)
 }
@@ -65,7 +75,7 @@ const lastNumber = (output: string, pattern: RegExp) => {
   return Number(matches[matches.length - 1]?.[1] ?? 0)
 }
 
-ensureChromium()
+ensurePackages()
 
 console.log('test: building the app (next build and the service worker)')
 const build = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], {
@@ -82,40 +92,53 @@ const env = {
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
 }
 
-const nodeTests = [
-  ...testFiles('tests/unit', '.test.ts'),
-  ...testFiles('tests/api', '.test.ts'),
-]
-const unitAndApi = await run(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--test',
-    '--test-concurrency=2',
-    '--test-reporter=spec',
-    ...nodeTests,
-  ],
-  env,
-  (output) => ({
-    passed: lastNumber(output, /^ℹ pass (\d+)/gm),
-    failed: lastNumber(output, /^ℹ fail (\d+)/gm),
-  }),
-)
+type Result = { code: number; passed: number; failed: number }
 
-const browser = await run(
-  process.execPath,
-  ['node_modules/@playwright/test/cli.js', 'test'],
-  env,
-  (output) => ({
-    passed: lastNumber(output, /^\s+(\d+) passed/gm),
-    failed: lastNumber(output, /^\s+(\d+) failed/gm),
-  }),
-)
+const nodeTest = (files: string[], store: string) =>
+  run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-concurrency=2',
+      '--test-reporter=spec',
+      ...files,
+    ],
+    { ...env, TEST_STORE: store },
+    (output) => ({
+      passed: lastNumber(output, /^ℹ pass (\d+)/gm),
+      failed: lastNumber(output, /^ℹ fail (\d+)/gm),
+    }),
+  )
 
-const passed = unitAndApi.passed + browser.passed
-const ok = unitAndApi.code === 0 && browser.code === 0
+const browserTest = (store: string) =>
+  run(
+    process.execPath,
+    ['node_modules/@playwright/test/cli.js', 'test'],
+    { ...env, TEST_STORE: store },
+    (output) => ({
+      passed: lastNumber(output, /^\s+(\d+) passed/gm),
+      failed: lastNumber(output, /^\s+(\d+) failed/gm),
+    }),
+  )
+
+// The two-instance test brings its own PostgreSQL and Redis: once is enough.
+const apiTests = testFiles('tests/api', '.test.ts')
+const results: Result[] = []
+console.log('test: store sqlite')
+results.push(
+  await nodeTest([...testFiles('tests/unit', '.test.ts'), ...apiTests], 'sqlite'),
+)
+results.push(await browserTest('sqlite'))
+console.log('test: store postgresql')
+const storeTests = apiTests.filter((file) => !file.endsWith('instances.test.ts'))
+results.push(await nodeTest(storeTests, 'postgresql'))
+results.push(await browserTest('postgresql'))
+
+const passed = results.reduce((sum, result) => sum + result.passed, 0)
+const ok = results.every((result) => result.code === 0)
 // A runner that crashed before counting still counts as one failure.
-const failed = Math.max(unitAndApi.failed + browser.failed, ok ? 0 : 1)
-console.log(`tests: ${passed} passed, ${failed} failed`)
+const counted = results.reduce((sum, result) => sum + result.failed, 0)
+console.log(`tests: ${passed} passed, ${Math.max(counted, ok ? 0 : 1)} failed`)
 process.exit(ok ? 0 : 1)

@@ -7,8 +7,6 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 
-import Database from 'better-sqlite3'
-
 import type { WireEnvelope } from '../../lib/core/api'
 import { toBase64 } from '../../lib/core/bytes'
 import { MAX_ENVELOPES_PER_SEND } from '../../lib/core/limits'
@@ -24,13 +22,8 @@ after(() => server.close())
 
 const opaque = (size = 16) => toBase64(randomBytes(size))
 
-function count(sql: string, ...params: unknown[]): number {
-  const db = new Database(server.dbFile, { readonly: true })
-  try {
-    return (db.prepare(sql).get(...params) as { n: number }).n
-  } finally {
-    db.close()
-  }
+function count(sql: string, ...params: unknown[]): Promise<number> {
+  return server.count(sql, ...params)
 }
 
 async function stockOf(device: TestDevice) {
@@ -93,14 +86,14 @@ describe('an attacker with a valid credential for one device', () => {
     // The subscription (extra fields are dropped) went to Mallory's own device.
     assert.equal(push.status, 200)
     assert.equal(
-      count(
+      await count(
         'SELECT count(*) AS n FROM "PushSubscription" WHERE "deviceId" = ?',
         mallory.deviceId,
       ),
       1,
     )
     assert.equal(
-      count(
+      await count(
         'SELECT count(*) AS n FROM "PushSubscription" WHERE "deviceId" = ?',
         victim.deviceId,
       ),
@@ -178,12 +171,11 @@ describe('an attacker with a valid credential for one device', () => {
 
     const expiring = await owner.request('POST', '/api/links', {})
     const { linkId: expired } = (await expiring.json()) as { linkId: string }
-    const db = new Database(server.dbFile)
-    db.prepare('UPDATE "Link" SET "expiresAt" = ? WHERE "id" = ?').run(
-      Date.now() - 1,
+    await server.query(
+      'UPDATE "Link" SET "expiresAt" = ? WHERE "id" = ?',
+      new Date(Date.now() - 1),
       expired,
     )
-    db.close()
     const late = await guesser.request(
       'POST',
       `/api/links/${expired}/request`,
@@ -261,7 +253,7 @@ describe('limits hold', () => {
     assert.match(refused?.headers.get('retry-after') ?? '', /^\d+$/)
     assert.ok(accepted >= 200, `${accepted} accepted before the limit`)
     assert.equal(
-      count(
+      await count(
         'SELECT count(*) AS n FROM "Envelope" WHERE "recipientDeviceId" = ?',
         bob.deviceId,
       ),

@@ -369,19 +369,12 @@ describe('bad input gets a 4xx naming what was wrong, and changes nothing', () =
 
 /** What bad requests must never change: accounts, keys, queues. */
 async function counts() {
-  const Database = (await import('better-sqlite3')).default
-  const db = new Database(server.dbFile, { readonly: true })
-  try {
-    const count = (table: string) =>
-      (db.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).get() as { n: number }).n
-    return {
-      accounts: count('Account'),
-      devices: count('Device'),
-      prekeys: count('OneTimePrekey'),
-      envelopes: count('Envelope'),
-      links: count('Link'),
-    }
-  } finally {
-    db.close()
+  const count = (table: string) => server.count(`SELECT COUNT(*) AS n FROM "${table}"`)
+  return {
+    accounts: await count('Account'),
+    devices: await count('Device'),
+    prekeys: await count('OneTimePrekey'),
+    envelopes: await count('Envelope'),
+    links: await count('Link'),
   }
 }

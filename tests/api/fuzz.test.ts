@@ -11,7 +11,6 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 
-import Database from 'better-sqlite3'
 import fc from 'fast-check'
 
 import { toBase64 } from '../../lib/core/bytes'
@@ -283,7 +282,7 @@ const attempt: fc.Arbitrary<Attempt> = fc
  * (made by accepted requests, swept on expiry) and last-seen times (moved
  * by connections) are left out.
  */
-function storedDigest(db: Database.Database): string {
+async function storedDigest(): Promise<string> {
   const hash = createHash('sha256')
   const tables: [string, string][] = [
     ['Account', '"id"'],
@@ -295,8 +294,8 @@ function storedDigest(db: Database.Database): string {
     ['PushSubscription', '"deviceId"'],
   ]
   for (const [table, order] of tables) {
-    for (const row of db.prepare(`SELECT * FROM "${table}" ORDER BY ${order}`).all()) {
-      const kept = { ...(row as Record<string, unknown>) }
+    for (const row of await server.query(`SELECT * FROM "${table}" ORDER BY ${order}`)) {
+      const kept = { ...row }
       delete kept.lastSeenAt
       hash.update(
         JSON.stringify(kept, (_key, value: unknown) =>
@@ -314,50 +313,44 @@ function storedDigest(db: Database.Database): string {
 
 describe('fuzzing every API route', () => {
   test(`${RUNS} malformed requests: no 5xx, server up, refusals change nothing`, async () => {
-    const db = new Database(server.dbFile, { readonly: true })
     const statuses = new Map<number, number>()
     const perRoute = new Map<string, number>()
-    // SQLite counts commits by other connections: the digest is read again
-    // only when something was written.
-    const version = () => db.pragma('data_version', { simple: true }) as number
-    let stored = storedDigest(db)
-    let storedVersion = version()
+    // The digest is read again only when something was committed.
+    let stored = await storedDigest()
+    let storedVersion = await server.storeVersion()
 
-    try {
-      await fc.assert(
-        fc.asyncProperty(attempt, async ({ route, path, headers, body }) => {
-          const response = await fetch(`${server.url}${path}`, {
-            method: route.method,
-            headers,
-            body,
-            signal: AbortSignal.timeout(10_000),
-          })
-          // An accepted stream stays open: its status is all we need.
-          if (path.startsWith('/api/stream')) await response.body?.cancel()
-          else await response.arrayBuffer()
+    await fc.assert(
+      fc.asyncProperty(attempt, async ({ route, path, headers, body }) => {
+        const response = await fetch(`${server.url}${path}`, {
+          method: route.method,
+          headers,
+          body,
+          signal: AbortSignal.timeout(10_000),
+        })
+        // An accepted stream stays open: its status is all we need.
+        if (path.startsWith('/api/stream')) await response.body?.cancel()
+        else await response.arrayBuffer()
 
-          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1)
-          const key = `${route.method} ${route.path}`
-          perRoute.set(key, (perRoute.get(key) ?? 0) + 1)
-          assert.ok(response.status < 500, `${route.method} ${path}: ${response.status}`)
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1)
+        const key = `${route.method} ${route.path}`
+        perRoute.set(key, (perRoute.get(key) ?? 0) + 1)
+        assert.ok(response.status < 500, `${route.method} ${path}: ${response.status}`)
 
-          if (version() === storedVersion) return
-          storedVersion = version()
-          const now = storedDigest(db)
-          if (response.status >= 400) {
-            assert.equal(
-              now,
-              stored,
-              `${route.method} ${path} ${response.status} changed the store`,
-            )
-          }
-          stored = now
-        }),
-        { numRuns: RUNS },
-      )
-    } finally {
-      db.close()
-    }
+        const version = await server.storeVersion()
+        if (version === storedVersion) return
+        storedVersion = version
+        const now = await storedDigest()
+        if (response.status >= 400) {
+          assert.equal(
+            now,
+            stored,
+            `${route.method} ${path} ${response.status} changed the store`,
+          )
+        }
+        stored = now
+      }),
+      { numRuns: RUNS },
+    )
 
     const health = await fetch(`${server.url}/api/health`)
     assert.equal(health.status, 200)

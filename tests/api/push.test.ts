@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 
-import Database from 'better-sqlite3'
 import webpush from 'web-push'
 
 import type { WireEnvelope } from '../../lib/core/api'
@@ -58,16 +57,11 @@ async function subscribe(device: TestDevice) {
   return subscription
 }
 
-function storedSubscriptions(deviceId: string): number {
-  const db = new Database(server.dbFile, { readonly: true })
-  try {
-    const row = db
-      .prepare('SELECT count(*) AS n FROM "PushSubscription" WHERE "deviceId" = ?')
-      .get(deviceId) as { n: number }
-    return row.n
-  } finally {
-    db.close()
-  }
+function storedSubscriptions(deviceId: string): Promise<number> {
+  return server.count(
+    'SELECT count(*) AS n FROM "PushSubscription" WHERE "deviceId" = ?',
+    deviceId,
+  )
 }
 
 describe('web push', () => {
@@ -140,16 +134,16 @@ describe('web push', () => {
   test('a subscription the push service calls gone (410) is deleted', async () => {
     const [alice, bob] = await registerDevices(server.url, 'expired', 2)
     const subscription = await subscribe(bob)
-    assert.equal(storedSubscriptions(bob.deviceId), 1)
+    assert.equal(await storedSubscriptions(bob.deviceId), 1)
     push.answerWith(subscription.id, 410)
 
     await alice.send(bob.username, [{ deviceId: bob.deviceId, content: bytes(10) }])
 
     const deadline = Date.now() + 10_000
-    while (storedSubscriptions(bob.deviceId) > 0 && Date.now() < deadline) {
+    while ((await storedSubscriptions(bob.deviceId)) > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
-    assert.equal(storedSubscriptions(bob.deviceId), 0)
+    assert.equal(await storedSubscriptions(bob.deviceId), 0)
     // The envelope still waits in the queue.
     const queue = await bob.request('GET', '/api/envelopes')
     const { envelopes } = (await queue.json()) as { envelopes: WireEnvelope[] }
@@ -160,17 +154,16 @@ describe('web push', () => {
     const [bob] = await registerDevices(server.url, 'replaced', 1)
     await subscribe(bob)
     const second = await subscribe(bob)
-    assert.equal(storedSubscriptions(bob.deviceId), 1)
-    const db = new Database(server.dbFile, { readonly: true })
-    const row = db
-      .prepare('SELECT "endpoint" FROM "PushSubscription" WHERE "deviceId" = ?')
-      .get(bob.deviceId) as { endpoint: string }
-    db.close()
+    assert.equal(await storedSubscriptions(bob.deviceId), 1)
+    const [row] = await server.query<{ endpoint: string }>(
+      'SELECT "endpoint" FROM "PushSubscription" WHERE "deviceId" = ?',
+      bob.deviceId,
+    )
     assert.equal(row.endpoint, second.endpoint)
 
     const removed = await bob.request('DELETE', '/api/push')
     assert.deepEqual(await removed.json(), { deleted: true })
-    assert.equal(storedSubscriptions(bob.deviceId), 0)
+    assert.equal(await storedSubscriptions(bob.deviceId), 0)
   })
 
   test('bad subscriptions get a 400 naming the field; no credential gets 401', async () => {
@@ -195,7 +188,7 @@ describe('web push', () => {
       body: JSON.stringify(good),
     })
     assert.equal(anonymous.status, 401)
-    assert.equal(storedSubscriptions(bob.deviceId), 0)
+    assert.equal(await storedSubscriptions(bob.deviceId), 0)
   })
 
   test('no log line holds a push endpoint', () => {

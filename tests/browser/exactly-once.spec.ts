@@ -44,9 +44,7 @@ test('the server database holds none of the texts sent', async ({ person, server
 
   const stored = Buffer.concat(
     await Promise.all(
-      ['', '-wal', '-shm'].map((suffix) =>
-        readFile(`${server.dbFile}${suffix}`).catch(() => Buffer.alloc(0)),
-      ),
+      server.storeFiles().map((file) => readFile(file).catch(() => Buffer.alloc(0))),
     ),
   )
   expect(stored.length).toBeGreaterThan(0)

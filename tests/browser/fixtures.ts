@@ -99,9 +99,7 @@ export const test = base.extend<
   plaintextAudit: [
     async ({ server, pushService }, use) => {
       await use()
-      const places = [
-        ...['', '-wal', '-shm'].map((suffix) => `${server.dbFile}${suffix}`),
-      ].filter((file) => existsSync(file))
+      const places = server.storeFiles().filter((file) => existsSync(file))
       const haystacks = [
         ...places.map((file) => ({
           where: path.basename(file),

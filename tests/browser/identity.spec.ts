@@ -1,10 +1,9 @@
-import Database from 'better-sqlite3'
-
 import {
   createAccountIdentity,
   signDeviceKey,
   signDeviceList,
 } from '../../lib/core/crypto/keys'
+import type { TestServer } from '../support/server'
 import { expect, test } from './fixtures'
 import { send, startChat, tick } from './chat'
 
@@ -13,33 +12,35 @@ import { send, startChat, tick } from './chat'
  * key, with a device list and device signature it made itself. Everything
  * verifies under the new key, so only the key change gives it away.
  */
-function replaceAccountKey(dbFile: string, username: string): void {
-  const db = new Database(dbFile)
-  try {
-    const account = db
-      .prepare('SELECT "id" FROM "Account" WHERE "username" = ?')
-      .get(username) as { id: string }
-    const devices = db
-      .prepare('SELECT "id", "identityKey" FROM "Device" WHERE "accountId" = ?')
-      .all(account.id) as { id: string; identityKey: Buffer }[]
-    const impostor = createAccountIdentity()
-    const list = signDeviceList(
-      impostor,
-      1,
-      devices.map((device) => new Uint8Array(device.identityKey)),
+async function replaceAccountKey(server: TestServer, username: string): Promise<void> {
+  const [account] = await server.query<{ id: string }>(
+    'SELECT "id" FROM "Account" WHERE "username" = ?',
+    username,
+  )
+  const devices = await server.query<{ id: string; identityKey: Buffer }>(
+    'SELECT "id", "identityKey" FROM "Device" WHERE "accountId" = ?',
+    account.id,
+  )
+  const impostor = createAccountIdentity()
+  const list = signDeviceList(
+    impostor,
+    1,
+    devices.map((device) => new Uint8Array(device.identityKey)),
+  )
+  await server.query(
+    'UPDATE "Account" SET "identityKey" = ?, "deviceList" = ?, "deviceListSig" = ?, ' +
+      '"deviceListVersion" = 1 WHERE "id" = ?',
+    impostor.publicKey,
+    list.bytes,
+    list.signature,
+    account.id,
+  )
+  for (const device of devices) {
+    await server.query(
+      'UPDATE "Device" SET "identityKeySig" = ? WHERE "id" = ?',
+      signDeviceKey(impostor, new Uint8Array(device.identityKey)),
+      device.id,
     )
-    db.prepare(
-      'UPDATE "Account" SET "identityKey" = ?, "deviceList" = ?, "deviceListSig" = ?, ' +
-        '"deviceListVersion" = 1 WHERE "id" = ?',
-    ).run(impostor.publicKey, list.bytes, list.signature, account.id)
-    for (const device of devices) {
-      db.prepare('UPDATE "Device" SET "identityKeySig" = ? WHERE "id" = ?').run(
-        signDeviceKey(impostor, new Uint8Array(device.identityKey)),
-        device.id,
-      )
-    }
-  } finally {
-    db.close()
   }
 }
 
@@ -52,7 +53,7 @@ test('the chat warns when a contact account key changes', async ({ person, serve
   const warning = alice.page.getByRole('alert').filter({ hasText: 'safety number' })
   await expect(warning).toHaveCount(0)
 
-  replaceAccountKey(server.dbFile, bob.username)
+  await replaceAccountKey(server, bob.username)
   await alice.page.reload()
   await startChat(alice.page, bob.username)
 

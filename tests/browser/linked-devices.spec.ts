@@ -1,5 +1,3 @@
-import Database from 'better-sqlite3'
-
 import { TestDevice } from '../support/device'
 import { expect, test } from './fixtures'
 import {
@@ -179,12 +177,11 @@ test('a device list with a forged signature in the server database is refused', 
     'Delivered',
   )
 
-  const db = new Database(server.dbFile)
-  db.prepare('UPDATE "Account" SET "deviceListSig" = ? WHERE "username" = ?').run(
+  await server.query(
+    'UPDATE "Account" SET "deviceListSig" = ? WHERE "username" = ?',
     Buffer.alloc(64, 7),
     b1.username,
   )
-  db.close()
   await a1.page.reload()
   await openChat(a1.page, b1.username)
   await send(a1.page, 'Must not go to an unverified list')

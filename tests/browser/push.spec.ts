@@ -4,7 +4,6 @@
  * decrypted by tests/support/push-service) to the service worker, which
  * fetches, decrypts, stores, acknowledges, sends receipts and notifies.
  */
-import Database from 'better-sqlite3'
 
 import type { TestServer } from '../support/server'
 import { closeApp, message, openChat, startChat, tick } from './chat'
@@ -39,19 +38,12 @@ async function sendAt(page: Person['page'], text: string): Promise<number> {
 
 /** Rows of `table` whose `column` names a device of the account `username`. */
 function countFor(server: TestServer, table: string, column: string, username: string) {
-  const db = new Database(server.dbFile, { readonly: true })
-  try {
-    const row = db
-      .prepare(
-        `SELECT count(*) AS n FROM "${table}" t
-         JOIN "Device" d ON d."id" = t."${column}"
-         JOIN "Account" a ON a."id" = d."accountId" WHERE a."username" = ?`,
-      )
-      .get(username) as { n: number }
-    return row.n
-  } finally {
-    db.close()
-  }
+  return server.count(
+    `SELECT count(*) AS n FROM "${table}" t
+     JOIN "Device" d ON d."id" = t."${column}"
+     JOIN "Account" a ON a."id" = d."accountId" WHERE a."username" = ?`,
+    username,
+  )
 }
 
 function notificationWith(body: string) {

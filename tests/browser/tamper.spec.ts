@@ -3,7 +3,6 @@
  * envelope does not authenticate, drops it with a log line and never shows
  * it, and the session goes on working for the messages after it.
  */
-import Database from 'better-sqlite3'
 
 import { closeApp, message, messages, openChat, send, startChat, tick } from './chat'
 import { expect, test } from './fixtures'
@@ -25,20 +24,20 @@ test('a corrupted envelope is dropped with a log line; the next message still ar
   )
 
   // Flip one byte inside the ciphertext of the envelope waiting for Bob.
-  const db = new Database(server.dbFile)
-  const row = db
-    .prepare(
-      `SELECT e."recipientDeviceId" AS device, e."seq" AS seq, e."content" AS content
-       FROM "Envelope" e JOIN "Device" d ON d."id" = e."recipientDeviceId"
-       JOIN "Account" a ON a."id" = d."accountId" WHERE a."username" = ?`,
-    )
-    .get(bob.username) as { device: string; seq: number; content: Buffer }
+  const [row] = await server.query<{ device: string; seq: number; content: Buffer }>(
+    `SELECT e."recipientDeviceId" AS device, e."seq" AS seq, e."content" AS content
+     FROM "Envelope" e JOIN "Device" d ON d."id" = e."recipientDeviceId"
+     JOIN "Account" a ON a."id" = d."accountId" WHERE a."username" = ?`,
+    bob.username,
+  )
   const content = Buffer.from(row.content)
   content[content.length - 40] ^= 0x01
-  db.prepare(
+  await server.query(
     'UPDATE "Envelope" SET "content" = ? WHERE "recipientDeviceId" = ? AND "seq" = ?',
-  ).run(content, row.device, row.seq)
-  db.close()
+    content,
+    row.device,
+    row.seq,
+  )
 
   await send(alice.page, 'After the tampering')
   const logged: string[] = []

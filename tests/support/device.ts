@@ -55,7 +55,8 @@ export class TestDevice {
   readonly address = `198.51.${(nextAddress >> 8) & 255}.${nextAddress++ & 255}`
 
   constructor(
-    readonly baseUrl: string,
+    /** The instance this device talks to; a test may move it to another. */
+    public baseUrl: string,
     readonly username: string,
   ) {}
 

@@ -1,19 +1,38 @@
 /**
- * Starts the real app for tests: migrations applied to a fresh SQLite file
- * in a temporary folder, then `next start` on 127.0.0.1 from the build that
- * scripts/test.ts made. Each test file gets its own server and database.
+ * Starts the real app for tests: migrations applied to a fresh store (a
+ * SQLite file in a temporary folder, or PostgreSQL), then `next start` on
+ * 127.0.0.1 from the build that scripts/test.ts made. Each test file gets its
+ * own server and database.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 
+import Database from 'better-sqlite3'
+import pg from 'pg'
+
 import { applyMigrations } from '../../lib/server/db/migrate'
+import { startPostgres } from './postgres'
 
 export interface TestServer {
   url: string
-  dbFile: string
+  /**
+   * Runs SQL on the server's store, SQLite or PostgreSQL (`?` placeholders;
+   * a Date parameter is stored as each provider stores Prisma's DateTime).
+   */
+  query: <Row = Record<string, unknown>>(
+    sql: string,
+    ...params: unknown[]
+  ) => Promise<Row[]>
+  /** `SELECT count(*) AS n …` as a number on either store. */
+  count: (sql: string, ...params: unknown[]) => Promise<number>
+  /** Changes whenever anything is committed to the store. */
+  storeVersion: () => Promise<string>
+  /** The store's files on disk: the SQLite file with its WAL, or PostgreSQL's data folder. */
+  storeFiles: () => string[]
   /** Everything the server printed, for assertions about logs. */
   output: () => string
   /** Kills the process (SIGKILL by default) and waits for it to exit. */
@@ -53,12 +72,23 @@ async function waitUntilUp(url: string, child: ChildProcess): Promise<void> {
   throw new Error('server did not start within 30 s')
 }
 
-/** Starts a fresh server. Call `close()` in an `after` hook. */
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * Starts a fresh server. Call `close()` in an `after` hook.
+ *
+ * Its store is a new SQLite file, or with TEST_STORE=postgresql a throwaway
+ * PostgreSQL cluster; `databaseUrl` instead shares a store the caller has
+ * migrated and will remove (several instances of one deployment).
+ */
+export async function startServer(
+  env: Record<string, string> = {},
+  { databaseUrl: shared, dataDir }: { databaseUrl?: string; dataDir?: string } = {},
+): Promise<TestServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tidings-test-'))
   const dbFile = path.join(dir, 'tidings.db')
-  const databaseUrl = `file:${dbFile}`
-  await applyMigrations(databaseUrl)
+  const postgres =
+    !shared && process.env.TEST_STORE === 'postgresql' ? await startPostgres() : null
+  const databaseUrl = shared ?? postgres?.url ?? `file:${dbFile}`
+  if (!shared) await applyMigrations(databaseUrl)
 
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
@@ -103,15 +133,88 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   }
 
   await launch()
+  const store = openStore(databaseUrl, dbFile, postgres?.dataDir ?? dataDir)
   return {
     url,
-    dbFile,
+    ...store,
     output: () => log,
     kill,
     restart: launch,
     close: async () => {
       await kill('SIGTERM')
+      await store.close()
+      await postgres?.stop()
       await rm(dir, { recursive: true, force: true })
     },
+  }
+}
+
+/** Direct access to a store for tests that look at or tamper with rows. */
+function openStore(databaseUrl: string, dbFile: string, dataDir: string | undefined) {
+  if (databaseUrl.startsWith('file:')) {
+    // data_version moves when another connection commits, so it needs one
+    // connection kept open.
+    let watcher: Database.Database | undefined
+    const query = <Row>(sql: string, ...params: unknown[]): Promise<Row[]> => {
+      const db = new Database(dbFile)
+      try {
+        const values = params.map((value) =>
+          value instanceof Date ? value.getTime() : value,
+        )
+        const statement = db.prepare(sql)
+        const rows = statement.reader
+          ? statement.all(...values)
+          : (statement.run(...values), [])
+        return Promise.resolve(rows as Row[])
+      } finally {
+        db.close()
+      }
+    }
+    return {
+      query,
+      count: async (sql: string, ...params: unknown[]) =>
+        Number((await query<{ n: number }>(sql, ...params))[0]?.n),
+      storeVersion: () => {
+        watcher ??= new Database(dbFile, { readonly: true })
+        return Promise.resolve(String(watcher.pragma('data_version', { simple: true })))
+      },
+      storeFiles: () =>
+        ['', '-wal', '-shm']
+          .map((suffix) => dbFile + suffix)
+          .filter((file) => existsSync(file)),
+      close: () => watcher?.close(),
+    }
+  }
+
+  // One small pool for the test's lifetime: the fuzz test asks after every request.
+  let pool: pg.Pool | undefined
+  const query = async <Row>(sql: string, ...params: unknown[]): Promise<Row[]> => {
+    pool ??= new pg.Pool({ connectionString: databaseUrl, max: 2 })
+    let index = 0
+    const numbered = sql.replace(/\?/g, () => `$${++index}`)
+    const values = params.map((value) =>
+      value instanceof Uint8Array
+        ? Buffer.from(value)
+        : value instanceof Date
+          ? value.toISOString()
+          : value,
+    )
+    return (await pool.query(numbered, values)).rows as Row[]
+  }
+  return {
+    query,
+    count: async (sql: string, ...params: unknown[]) =>
+      Number((await query<{ n: string }>(sql, ...params))[0]?.n),
+    // Every commit that changes anything writes the WAL.
+    storeVersion: async () =>
+      (await query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))[0]
+        ?.lsn ?? '',
+    storeFiles: () =>
+      dataDir
+        ? readdirSync(dataDir, { recursive: true, withFileTypes: true })
+            .filter((entry) => entry.isFile())
+            .map((entry) => path.join(entry.parentPath, entry.name))
+        : [],
+    close: () => pool?.end(),
   }
 }

@@ -8,8 +8,8 @@ import { deviceIdFromIdentityKey } from '@/lib/core/device-id'
 import { MAX_DEVICES_PER_ACCOUNT } from '@/lib/core/limits'
 import type { z } from 'zod'
 
-import { forgetDevice } from '../auth/credentials'
-import { withDb } from '../db/client'
+import { storeProvider, withDb } from '../db/client'
+import { isDuplicate } from '../db/errors'
 import type { Prisma } from '../db/generated/sqlite/client'
 import { ApiError } from '../http/api-error'
 import { checkSignatures, oneTimeRows } from '../keys/prekeys'
@@ -35,19 +35,24 @@ type LinkRequestBody = z.output<typeof linkRequest>
  */
 export async function openLink(device: DeviceIdentity) {
   const now = new Date()
-  const open = await withDb((db) =>
-    db.link.count({ where: { accountId: device.accountId, expiresAt: { gt: now } } }),
-  )
-  if (open >= MAX_OPEN_LINKS) {
-    throw new ApiError(
-      'rate-limited',
-      'link: too many link codes open; wait for one to expire',
-    )
-  }
   const id = randomBytes(9).toString('base64url')
   const expiresAt = new Date(now.getTime() + LINK_TTL_MS)
+  // Count and create under the account's row lock, so two requests at
+  // once cannot both see room for one more.
   await withDb((db) =>
-    db.link.create({ data: { id, accountId: device.accountId, expiresAt } }),
+    db.$transaction(async (tx) => {
+      await lockAccount(tx, device.accountId)
+      const open = await tx.link.count({
+        where: { accountId: device.accountId, expiresAt: { gt: now } },
+      })
+      if (open >= MAX_OPEN_LINKS) {
+        throw new ApiError(
+          'rate-limited',
+          'link: too many link codes open; wait for one to expire',
+        )
+      }
+      await tx.link.create({ data: { id, accountId: device.accountId, expiresAt } })
+    }),
   )
   log.info({ device: redactId(device.deviceId) }, 'link opened')
   return { linkId: id, expiresAt: expiresAt.getTime() }
@@ -142,7 +147,7 @@ export async function approveLink(
     newId,
   ])
 
-  await withDb((db) =>
+  const approve = withDb((db) =>
     db.$transaction(async (tx) => {
       await replaceList(tx, account, body.deviceList, version)
       const taken = await tx.device.findUnique({
@@ -175,16 +180,27 @@ export async function approveLink(
         }),
       })
       // The new device may be backing off just as the code expires: it
-      // gets a few more minutes to collect the answer.
-      await tx.link.update({
-        where: { id: link.id },
+      // gets a few more minutes to collect the answer. A link swept or
+      // approved meanwhile undoes the whole approval.
+      const { count } = await tx.link.updateMany({
+        where: { id: link.id, sealed: null },
         data: {
           sealed: concatBytes(body.ephemeralKey, body.sealed),
           expiresAt: new Date(Date.now() + LINK_TTL_MS),
         },
       })
+      if (count === 0) throw new ApiError('conflict', 'link: approved already or expired')
     }),
   )
+  try {
+    await approve
+  } catch (error) {
+    // Registered through another account in the moment since the check.
+    if (isDuplicate(error)) {
+      throw new ApiError('conflict', 'link: this device is registered already')
+    }
+    throw error
+  }
   log.info(
     { device: redactId(device.deviceId), linked: redactId(newId), version },
     'device linked',
@@ -241,8 +257,7 @@ export async function unlinkDevice(
       await tx.device.delete({ where: { id: targetId } })
     }),
   )
-  forgetDevice(targetId)
-  deliveryHub().publish(targetId, { kind: 'revoked' })
+  await deliveryHub().removed(targetId)
   log.info(
     { device: redactId(device.deviceId), unlinked: redactId(targetId), version },
     'device unlinked',
@@ -357,4 +372,13 @@ async function replaceList(
       'deviceList: the device list changed meanwhile; try again',
     )
   }
+}
+
+/**
+ * Holds the account's row until the transaction ends: PostgreSQL runs
+ * transactions side by side, SQLite one at a time (nothing to lock).
+ */
+async function lockAccount(tx: Prisma.TransactionClient, accountId: string) {
+  if (storeProvider() !== 'postgresql') return
+  await tx.$queryRaw`SELECT "id" FROM "Account" WHERE "id" = ${accountId} FOR UPDATE`
 }

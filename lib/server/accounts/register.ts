@@ -7,6 +7,7 @@ import type { registration } from '@/lib/core/api'
 import type { z } from 'zod'
 
 import { withDb } from '../db/client'
+import { isDuplicate } from '../db/errors'
 import { Prisma } from '../db/generated/sqlite/client'
 import { ApiError } from '../http/api-error'
 import { checkSignatures, oneTimeRows } from '../keys/prekeys'
@@ -82,7 +83,8 @@ export async function registerAccount(input: z.output<typeof registration>) {
       }),
     )
   } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && isDuplicate(error)) {
+      // SQLite names the columns in meta; PostgreSQL the constraint in the message.
       const target = JSON.stringify(error.meta?.target ?? error.message)
       const what = target.includes('username')
         ? 'username is taken'

@@ -9,6 +9,7 @@ import { authStatement } from '@/lib/core/statements'
 import { verify } from '@/lib/core/crypto/primitives'
 
 import { withDb } from '../db/client'
+import { isGone } from '../db/errors'
 import { ApiError } from '../http/api-error'
 import { logger, redactId } from '../log'
 
@@ -68,10 +69,13 @@ export async function createChallenge(deviceId: string) {
  * @throws {ApiError} unauthorized when the challenge or signature is bad
  */
 export async function redeemChallenge(challengeId: string, signature: Uint8Array) {
+  // Whoever deletes the challenge owns it: a second redeem running
+  // alongside (a retry, a replay) finds nothing to delete and is refused.
   const challenge = await withDb(async (db) => {
     const found = await db.challenge.findUnique({ where: { id: challengeId } })
-    if (found) await db.challenge.delete({ where: { id: challengeId } })
-    return found
+    if (!found) return null
+    const { count } = await db.challenge.deleteMany({ where: { id: challengeId } })
+    return count === 1 ? found : null
   })
   if (!challenge || challenge.expiresAt.getTime() < Date.now()) {
     throw new ApiError('unauthorized', 'login: challenge unknown or expired')
@@ -91,11 +95,16 @@ export async function redeemChallenge(challengeId: string, signature: Uint8Array
 
   const token = toBase64Url(randomBytes(32))
   const expiresAt = new Date(Date.now() + CREDENTIAL_TTL_MS)
-  await withDb((db) =>
-    db.credential.create({
-      data: { tokenHash: tokenHash(token), deviceId: device.id, expiresAt },
-    }),
-  )
+  try {
+    await withDb((db) =>
+      db.credential.create({
+        data: { tokenHash: tokenHash(token), deviceId: device.id, expiresAt },
+      }),
+    )
+  } catch (error) {
+    if (isGone(error)) throw deviceRemoved()
+    throw error
+  }
   log.info({ device: redactId(device.id) }, 'device logged in')
   return { token, expiresAt }
 }
@@ -151,4 +160,12 @@ export function sweepCredentialCache(now = Date.now()): void {
     if (entry.expiresAt <= now || now - entry.checkedAt > CACHE_TTL_MS)
       cache().delete(token)
   }
+}
+
+/**
+ * The answer for a request whose own device was unlinked while it ran:
+ * its credential is no longer good.
+ */
+export function deviceRemoved(): ApiError {
+  return new ApiError('unauthorized', 'this device has been unlinked; log in again')
 }

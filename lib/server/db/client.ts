@@ -1,9 +1,11 @@
 import 'server-only'
 
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3'
+import { PrismaPg } from '@prisma/adapter-pg'
 
 import { logger } from '../log'
 import { databaseUrl, providerOf, sqliteFilePath } from './database-url'
+import { PrismaClient as PostgresClient } from './generated/postgres/client'
 import { PrismaClient } from './generated/sqlite/client'
 
 const log = logger('db')
@@ -11,19 +13,31 @@ const log = logger('db')
 interface Store {
   prisma: PrismaClient
   ready: Promise<void>
-  /** Tail of the queue of operations on the single SQLite connection. */
-  tail: Promise<unknown>
+  /**
+   * Tail of the queue of operations on the single SQLite connection; null
+   * on PostgreSQL, whose pool runs operations side by side.
+   */
+  tail: Promise<unknown> | null
 }
 
 const STORE = Symbol.for('tidings.store')
 type Holder = typeof globalThis & { [STORE]?: Store }
 
+/** Connections in the PostgreSQL pool of one process. */
+const POOL_SIZE = Number(process.env.DATABASE_POOL_SIZE ?? 10)
+
 function open(): Store {
   const url = databaseUrl()
-  if (providerOf(url) !== 'sqlite') {
-    // Limitation: only the embedded SQLite store is wired up so far;
-    // PostgreSQL arrives with the scale-out issue through the same models.
-    throw new Error('db: only file: (SQLite) DATABASE_URL is supported in this build')
+  if (providerOf(url) === 'postgresql') {
+    // The two generated clients have the same models and methods (the
+    // schemas are kept identical); one type serves both.
+    const prisma = new PostgresClient({
+      adapter: new PrismaPg({ connectionString: url, max: POOL_SIZE }),
+    }) as unknown as PrismaClient
+    const ready = prisma
+      .$queryRawUnsafe('SELECT 1')
+      .then(() => log.info({ pool: POOL_SIZE }, 'opened PostgreSQL store'))
+    return { prisma, ready, tail: null }
   }
 
   const file = sqliteFilePath(url)
@@ -50,20 +64,32 @@ function store(): Store {
  * SQLite has a single connection here, and the adapter runs any query that
  * arrives while a transaction is open inside that transaction. So every
  * operation, read or write, takes its turn: nothing sees or joins another
- * request's uncommitted work.
+ * request's uncommitted work. PostgreSQL's pool gives each its own.
  */
 export function withDb<T>(operation: (prisma: PrismaClient) => Promise<T>): Promise<T> {
   const current = store()
-  const run = current.tail.then(async () => {
+  const start = async () => {
     await current.ready.catch((error: unknown) => {
-      // Opening failed (say, the file was locked): try again next time.
-      delete (globalThis as Holder)[STORE]
+      // Opening failed (say, the file was locked): try again next time,
+      // unless a caller alongside has already put a new store in place.
+      const holder = globalThis as Holder
+      if (holder[STORE] === current) {
+        delete holder[STORE]
+        void current.prisma.$disconnect().catch(() => undefined)
+      }
       throw error
     })
     return operation(current.prisma)
-  })
+  }
+  if (!current.tail) return start()
+  const run = current.tail.then(start)
   current.tail = run.catch(() => undefined)
   return run
+}
+
+/** Which store this process uses. */
+export function storeProvider(): 'sqlite' | 'postgresql' {
+  return providerOf(databaseUrl())
 }
 
 /** Closes the store (tests and shutdown). */

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3'
+import { PrismaPg } from '@prisma/adapter-pg'
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils'
 import Database from 'better-sqlite3'
 import type * as SchemaEngineWasm from '@prisma/schema-engine-wasm'
@@ -29,7 +30,30 @@ export function prismaDir(provider: 'sqlite' | 'postgresql'): string {
   return path.resolve('prisma', provider === 'sqlite' ? 'sqlite' : 'postgres')
 }
 
-async function loadWasmEngine(): Promise<SchemaEngineModule> {
+/** The last panic message of the wasm engine (it reports them through this global). */
+const PANICS = {
+  last: '',
+  set_message(message: string) {
+    this.last = message
+  },
+}
+;(
+  globalThis as { PRISMA_WASM_PANIC_REGISTRY?: typeof PANICS }
+).PRISMA_WASM_PANIC_REGISTRY ??= PANICS
+
+let wasmEngine: Promise<SchemaEngineModule> | undefined
+
+/**
+ * The engine's bindings, instantiated once per process: the bindings module
+ * caches views of its wasm memory, so a second instance under the same
+ * module reads garbage.
+ */
+function loadWasmEngine(): Promise<SchemaEngineModule> {
+  wasmEngine ??= instantiateWasmEngine()
+  return wasmEngine
+}
+
+async function instantiateWasmEngine(): Promise<SchemaEngineModule> {
   // The package's entry imports the .wasm file as an ES module, which Node 20
   // cannot do, so the bindings are instantiated by hand.
   const require = createRequire(import.meta.url)
@@ -53,13 +77,32 @@ interface OpenEngine {
 }
 
 async function openEngine(url: string, schema: string): Promise<OpenEngine> {
-  if (providerOf(url) !== 'sqlite') {
-    throw new Error('migrate: only SQLite is wired up in this build')
-  }
   const wasm = await loadWasmEngine()
-  const sqlite = new PrismaBetterSqlite3({ url: sqliteFilePath(url) })
   const connections: { dispose: () => Promise<void> }[] = []
-  const factory = bindMigrationAwareSqlAdapterFactory({
+  const factory =
+    providerOf(url) === 'sqlite'
+      ? sqliteFactory(url, connections)
+      : postgresFactory(url, connections)
+  const onLog = (line: string) => log.debug({ engine: line }, 'schema engine')
+  const engine = await wasm.SchemaEngine.new(
+    { datamodels: [['schema.prisma', schema]] },
+    onLog,
+    factory,
+  )
+  return {
+    engine,
+    close: async () => {
+      engine.free()
+      await Promise.all(connections.map((connection) => connection.dispose()))
+    },
+  }
+}
+
+type Disposable = { dispose: () => Promise<void> }
+
+function sqliteFactory(url: string, connections: Disposable[]) {
+  const sqlite = new PrismaBetterSqlite3({ url: sqliteFilePath(url) })
+  return bindMigrationAwareSqlAdapterFactory({
     provider: sqlite.provider,
     adapterName: sqlite.adapterName,
     connect: async () => {
@@ -82,19 +125,25 @@ async function openEngine(url: string, schema: string): Promise<OpenEngine> {
       return shadow
     },
   })
-  const onLog = (line: string) => log.debug({ engine: line }, 'schema engine')
-  const engine = await wasm.SchemaEngine.new(
-    { datamodels: [['schema.prisma', schema]] },
-    onLog,
-    factory,
-  )
-  return {
-    engine,
-    close: async () => {
-      engine.free()
-      await Promise.all(connections.map((connection) => connection.dispose()))
+}
+
+/** PostgreSQL: the shadow database is a temporary database on the same server. */
+function postgresFactory(url: string, connections: Disposable[]) {
+  const postgres = new PrismaPg({ connectionString: url })
+  return bindMigrationAwareSqlAdapterFactory({
+    provider: postgres.provider,
+    adapterName: postgres.adapterName,
+    connect: async () => {
+      const connection = await postgres.connect()
+      connections.push(connection)
+      return connection
     },
-  }
+    connectToShadowDb: async () => {
+      const shadow = await postgres.connectToShadowDb()
+      connections.push(shadow)
+      return shadow
+    },
+  })
 }
 
 async function readMigrations(dir: string): Promise<MigrationList> {
@@ -134,13 +183,14 @@ async function readMigrations(dir: string): Promise<MigrationList> {
  */
 export async function applyMigrations(url: string): Promise<string[]> {
   const dir = prismaDir(providerOf(url))
-  const file = sqliteFilePath(url)
-  await mkdir(path.dirname(file), { recursive: true })
-
-  // WAL lets the stream read while a send commits; the mode persists in the file.
-  const sqlite = new Database(file)
-  sqlite.pragma('journal_mode = WAL')
-  sqlite.close()
+  if (providerOf(url) === 'sqlite') {
+    const file = sqliteFilePath(url)
+    await mkdir(path.dirname(file), { recursive: true })
+    // WAL lets the stream read while a send commits; the mode persists in the file.
+    const sqlite = new Database(file)
+    sqlite.pragma('journal_mode = WAL')
+    sqlite.close()
+  }
 
   const schema = await readFile(path.join(dir, 'schema.prisma'), 'utf8')
   const { engine, close } = await openEngine(url, schema)

@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   conflict: 409,
   'device-mismatch': 409,
   'rate-limited': 429,
+  unavailable: 503,
   internal: 500,
 } as const
 

@@ -3,6 +3,7 @@ import 'server-only'
 import { type z } from 'zod'
 
 import { authenticate, type DeviceIdentity } from '../auth/credentials'
+import { isTransient } from '../db/errors'
 import { logger } from '../log'
 import { ApiError } from './api-error'
 import { takeToken, type RateLimit } from './rate-limit'
@@ -110,6 +111,17 @@ export function errorResponse(operation: string, error: unknown): Response {
       ...error.options.extra,
     }
     return Response.json(body, { status: error.status, headers: error.options.headers })
+  }
+
+  if (isTransient(error)) {
+    // Overload, not a fault: nothing was written and the client retries.
+    log.warn({ operation, err: error }, 'store busy; asked the client to retry')
+    return errorResponse(
+      operation,
+      new ApiError('unavailable', `${operation}: the server is busy; try again`, {
+        headers: { 'Retry-After': '1' },
+      }),
+    )
   }
 
   log.error({ operation, err: error }, 'unexpected failure')

@@ -54,8 +54,9 @@ export function takeToken(limit: RateLimit, key: string, now = Date.now()): numb
     return 0
   }
   map.set(id, bucket)
-  // Limitation: buckets live in this process; several instances each keep
-  // their own until the scale-out issue moves them to Redis.
+  // Limitation: buckets live in this process; behind a balancer spreading
+  // one device over N instances it gets up to N times its limit. Shared
+  // buckets in Redis would add a round trip to every request.
   return Math.max(1, Math.ceil((1 - bucket.tokens) / limit.perSecond))
 }
 

@@ -3,7 +3,9 @@ import 'server-only'
 import { toBase64, type Bytes } from '@/lib/core/bytes'
 import { PREKEY_LOW_WATERMARK } from '@/lib/core/limits'
 
-import { withDb } from '../db/client'
+import { deviceRemoved } from '../auth/credentials'
+import { storeProvider, withDb } from '../db/client'
+import { isDuplicate, isGone } from '../db/errors'
 import { Prisma } from '../db/generated/sqlite/client'
 import { ApiError } from '../http/api-error'
 import { deliveryHub } from '../relay/hub'
@@ -41,11 +43,12 @@ export async function prekeyStock(deviceId: string) {
  */
 export async function uploadPrekeys(deviceId: string, upload: Upload) {
   const device = await withDb((db) =>
-    db.device.findUniqueOrThrow({
+    db.device.findUnique({
       where: { id: deviceId },
       select: { identityKey: true },
     }),
   )
+  if (!device) throw deviceRemoved()
   checkSignatures(upload, device.identityKey)
 
   try {
@@ -73,9 +76,10 @@ export async function uploadPrekeys(deviceId: string, upload: Upload) {
       }),
     )
   } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+    if (isDuplicate(error)) {
       throw new ApiError('conflict', 'body: a one-time prekey id is already published')
     }
+    if (isGone(error)) throw deviceRemoved()
     throw error
   }
   return (await prekeyStock(deviceId)).counts
@@ -133,16 +137,20 @@ interface ClaimedKey {
 
 /**
  * Removes and returns the oldest one-time prekey of a kind. One statement,
- * so two concurrent fetches never get the same key.
+ * so two concurrent fetches never get the same key. On PostgreSQL a key
+ * another fetch is taking is skipped rather than waited for: waiting would
+ * find it gone and hand out none.
  */
 async function claimOneTimeKey(deviceId: string, kind: 'ec' | 'kem') {
+  const skipTaken =
+    storeProvider() === 'postgresql' ? Prisma.sql`FOR UPDATE SKIP LOCKED` : Prisma.empty
   const rows = await withDb(
     (db) => db.$queryRaw<ClaimedKey[]>`
       DELETE FROM "OneTimePrekey"
       WHERE "id" = (
         SELECT "id" FROM "OneTimePrekey"
         WHERE "deviceId" = ${deviceId} AND "kind" = ${kind}
-        ORDER BY "keyId" LIMIT 1)
+        ORDER BY "keyId" LIMIT 1 ${skipTaken})
       RETURNING "keyId", "publicKey", "signature"`,
   )
   return rows[0] ?? null
@@ -230,5 +238,6 @@ export async function fetchBundles(username: string, only?: string[]) {
 
 async function warnIfLow(deviceId: string): Promise<void> {
   const stock = await prekeyStock(deviceId)
-  if (stock.low) deliveryHub().publish(deviceId, { kind: 'prekeys-low', ...stock.counts })
+  if (stock.low)
+    void deliveryHub().publish(deviceId, { kind: 'prekeys-low', ...stock.counts })
 }

@@ -4,7 +4,9 @@ import type { z } from 'zod'
 
 import type { pushSubscriptionRequest } from '@/lib/core/api'
 
+import { deviceRemoved } from '../auth/credentials'
 import { withDb } from '../db/client'
+import { isGone } from '../db/errors'
 import { logger, redactId } from '../log'
 
 const log = logger('push')
@@ -35,13 +37,18 @@ export async function saveSubscription(
     p256dh: subscription.keys.p256dh,
     auth: subscription.keys.auth,
   }
-  await withDb((db) =>
-    db.pushSubscription.upsert({
-      where: { deviceId },
-      create: { deviceId, ...data },
-      update: data,
-    }),
-  )
+  try {
+    await withDb((db) =>
+      db.pushSubscription.upsert({
+        where: { deviceId },
+        create: { deviceId, ...data },
+        update: data,
+      }),
+    )
+  } catch (error) {
+    if (isGone(error)) throw deviceRemoved()
+    throw error
+  }
   log.info({ device: redactId(deviceId) }, 'push subscription saved')
 }
 

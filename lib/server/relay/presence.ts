@@ -41,10 +41,12 @@ export async function presenceOf(
   if (!account)
     throw new ApiError('not-found', `username: no account named "${username}"`)
 
-  const hub = deliveryHub()
+  const streaming = await deliveryHub().onlineOf(
+    account.devices.map((device) => device.id),
+  )
   const now = Date.now()
   const devices = account.devices.map((device) => {
-    const online = hub.isOnline(device.id)
+    const online = streaming.has(device.id)
     return {
       deviceId: device.id,
       online,

@@ -4,7 +4,7 @@ import { toBase64, type Bytes } from '@/lib/core/bytes'
 import { ENVELOPE_TTL_MS } from '@/lib/core/limits'
 import type { WireEnvelope } from '@/lib/core/api'
 
-import { withDb } from '../db/client'
+import { storeProvider, withDb } from '../db/client'
 import { Prisma } from '../db/generated/sqlite/client'
 
 /** One envelope to store for one recipient device. */
@@ -45,11 +45,19 @@ export async function enqueue(
   const expiresAt = BigInt(now + ENVELOPE_TTL_MS)
 
   // A batch transaction: several times cheaper than an interactive one here.
-  // Limitation: on PostgreSQL two sends with overlapping recipients may lock
-  // rows in different orders and one be aborted as a deadlock; the scale-out
-  // issue adds PostgreSQL and must lock in id order or retry.
+  // On PostgreSQL the queues' rows are locked first, in id order, so two
+  // sends with overlapping recipients wait for each other instead of
+  // deadlocking. (SQLite has one writer at a time.)
+  const lockInOrder = storeProvider() === 'postgresql'
   const results = await withDb((db) =>
     db.$transaction([
+      ...(lockInOrder
+        ? [
+            db.$queryRaw`
+              SELECT "id" FROM "Device" WHERE "id" IN (${Prisma.join(ids)})
+              ORDER BY "id" FOR NO KEY UPDATE`,
+          ]
+        : []),
       db.$executeRaw`
         UPDATE "Device" SET "nextSeq" = "nextSeq" + 1
         WHERE "id" IN (${Prisma.join(ids)})`,
@@ -65,9 +73,10 @@ export async function enqueue(
     ]),
   )
 
+  const first = lockInOrder ? 2 : 1
   const stored: StoredEnvelope[] = []
   outgoing.forEach(({ recipientDeviceId, content }, index) => {
-    const row = (results[index + 1] as { seq: number | bigint }[])[0]
+    const row = (results[index + first] as { seq: number | bigint }[])[0]
     if (!row) return
     stored.push({
       recipientDeviceId,

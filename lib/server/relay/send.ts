@@ -55,14 +55,16 @@ export async function sendMessage(
 
   // Committed: from here on nothing may turn the answer into an error.
   const hub = deliveryHub()
-  const offline: Waiting[] = []
-  for (const envelope of stored) {
-    const { recipientDeviceId, ...wire } = envelope
-    const told = hub.publish(recipientDeviceId, { kind: 'envelopes', envelopes: [wire] })
-    // Our own other devices see the message when next opened; a push with
-    // nothing to notify about would only spend a phone's battery.
-    if (told === 0 && contactDevices.has(recipientDeviceId)) offline.push(envelope)
-  }
+  const told = await Promise.all(
+    stored.map(({ recipientDeviceId, ...wire }) =>
+      hub.publish(recipientDeviceId, { kind: 'envelopes', envelopes: [wire] }),
+    ),
+  )
+  // Our own other devices see the message when next opened; a push with
+  // nothing to notify about would only spend a phone's battery.
+  const offline: Waiting[] = stored.filter(
+    (envelope, i) => told[i] === 0 && contactDevices.has(envelope.recipientDeviceId),
+  )
   log.debug(
     {
       sender: redactId(sender.deviceId),

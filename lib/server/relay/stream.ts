@@ -6,7 +6,7 @@ import type { DeviceIdentity } from '../auth/credentials'
 import { withDb } from '../db/client'
 import { prekeyStock } from '../keys/prekeys'
 import { logger, redactId } from '../log'
-import { deliveryHub, type StreamNotice } from './hub'
+import { deliveryHub, type StreamNotice, type Subscription } from './hub'
 import { markSeen } from './presence'
 import { readQueue } from './queue'
 
@@ -24,7 +24,11 @@ const EVENT_BYTES = 1_000_000
 /** Events buffered for a slow reader before the stream waits for it. */
 const BUFFERED_EVENTS = 16
 
-/** Open streams one device may hold at once (tabs, service worker). */
+/**
+ * Open streams one device may hold at once (tabs, service worker).
+ * Limitation: counted per instance, so with several instances a device may
+ * hold this many on each; a stream costs one idle connection, not a queue.
+ */
 export const MAX_STREAMS_PER_DEVICE = 5
 
 const encoder = new TextEncoder()
@@ -52,7 +56,7 @@ export function openStream(device: DeviceIdentity, cursor: number, signal: Abort
   // The store is reread while `dirty`; `draining` is true while a read runs.
   let dirty = true
   let draining = false
-  let unsubscribe = () => {}
+  let subscription: Subscription | undefined
   let heartbeat: ReturnType<typeof setInterval> | undefined
   let expiry: ReturnType<typeof setTimeout> | undefined
   let close = () => {}
@@ -160,7 +164,7 @@ export function openStream(device: DeviceIdentity, cursor: number, signal: Abort
           closed = true
           clearInterval(heartbeat)
           clearTimeout(expiry)
-          unsubscribe()
+          subscription?.close()
           wakeWriter()
           void markSeen(device.deviceId)
           try {
@@ -177,16 +181,19 @@ export function openStream(device: DeviceIdentity, cursor: number, signal: Abort
           return
         }
         // Subscribe before reading the backlog so nothing committed in between is missed.
-        unsubscribe = hub.subscribe(device.deviceId, onNotice)
+        subscription = hub.subscribe(device.deviceId, onNotice)
+        const subscribed = subscription.ready
         signal.addEventListener('abort', close, { once: true })
         heartbeat = setInterval(() => write(': keepalive\n\n'), HEARTBEAT_MS)
         expiry = setTimeout(close, Math.max(0, device.expiresAt - Date.now()))
         void markSeen(device.deviceId)
 
         write('retry: 2000\n\n')
-        // drain() marks itself running before it first awaits, so no live
-        // notice can start a second drain alongside this one.
+        // `draining` is set before the first await, so no live notice can
+        // start a second drain alongside this one.
+        draining = true
         void (async () => {
+          await subscribed
           await drain()
           write(`event: synced\ndata: ${JSON.stringify({ lastSeq })}\n\n`)
           const stock = await prekeyStock(device.deviceId)
