@@ -106,8 +106,13 @@ export function NotificationSettings({ messenger }: { messenger: Messenger }) {
               type="checkbox"
               checked={previews ?? setting.previews}
               onChange={(event) => {
-                setPreviews(event.target.checked)
-                void messenger.setNotificationPreviews(event.target.checked)
+                // Ticked once stored: what the box shows is what the
+                // service worker will read, even if the app closes now.
+                const checked = event.target.checked
+                void messenger.setNotificationPreviews(checked).then(
+                  () => setPreviews(checked),
+                  () => setOffError('Saving the setting failed.'),
+                )
               }}
             />
             Show sender and text in notifications

@@ -358,7 +358,11 @@ export class Messenger {
         ['device', 'sessions', 'messages', 'conversations', 'outbox'],
         'readwrite',
       )
-      void tx.objectStore('device').put({ ...device, clock: sentAt }, 'self')
+      // Reread inside the transaction: a setting saved while the message
+      // was sealed must not be overwritten by the copy read before.
+      const current = (await tx.objectStore('device').get('self')) ?? device
+      const clock = Math.max(current.clock, sentAt)
+      void tx.objectStore('device').put({ ...current, clock }, 'self')
       for (const record of sealed?.records ?? [])
         void tx.objectStore('sessions').put(record)
       void tx.objectStore('messages').put({

@@ -5,6 +5,8 @@
  * fetches, decrypts, stores, acknowledges, sends receipts and notifies.
  */
 
+import type { Page } from '@playwright/test'
+
 import type { TestServer } from '../support/server'
 import { closeApp, message, openChat, startChat, tick } from './chat'
 import { expect, test, type InstalledPerson, type Person } from './fixtures'
@@ -119,9 +121,14 @@ test('a message too large for a push wakes the app, and hidden previews hide the
 }) => {
   const { alice, bob } = await aliceAndInstalledBob(person, installed)
   await bob.page.getByRole('button', { name: 'Linked devices' }).click()
-  await bob.page
-    .getByRole('checkbox', { name: 'Show sender and text in notifications' })
-    .uncheck()
+  const previews = (page: Page) =>
+    page.getByRole('checkbox', { name: 'Show sender and text in notifications' })
+  await previews(bob.page).click()
+  await expect(previews(bob.page)).not.toBeChecked()
+  // Kept: still off when the app is opened again.
+  await bob.page.reload()
+  await bob.page.getByRole('button', { name: 'Linked devices' }).click()
+  await expect(previews(bob.page)).not.toBeChecked()
 
   await closeApp(bob, server.url)
   const long = `A long story: ${'and then it went on. '.repeat(180)}The end.`
