@@ -1,7 +1,8 @@
 /**
  * `npm start`: prepares the database (migrations applied), makes VAPID keys
  * for Web Push once when none are configured, builds when the sources are
- * newer than the last build, then serves with `next start`.
+ * newer than the last build, then runs the server program (Next.js with the
+ * relay's hot paths in front, scripts/serve.ts).
  * Honours PORT (default 3000), HOST, DATABASE_URL (default: SQLite file
  * under ./data) and VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, VAPID_SUBJECT.
  */
@@ -20,18 +21,10 @@ import webpush from 'web-push'
 
 import { databaseUrl } from '../lib/server/db/database-url'
 import { applyMigrations } from '../lib/server/db/migrate'
+import { SERVER_FILE, SERVICE_WORKER_FILE } from './bundles'
 
-const SOURCES = [
-  'app',
-  'lib',
-  'public',
-  'next.config.js',
-  'instrumentation.ts',
-  'package.json',
-]
+const SOURCES = ['app', 'lib', 'public', 'scripts', 'next.config.js', 'package.json']
 const SKIP = new Set(['node_modules', 'generated'])
-/** What scripts/build.ts writes after `next build`. */
-const SERVICE_WORKER_FILE = path.join('.next', 'tidings', 'sw.js')
 
 function newestMtime(entry: string): number {
   if (!existsSync(entry)) return 0
@@ -46,7 +39,9 @@ function newestMtime(entry: string): number {
 
 function needsBuild(): boolean {
   const buildId = path.join('.next', 'BUILD_ID')
-  if (!existsSync(buildId) || !existsSync(SERVICE_WORKER_FILE)) return true
+  if (![buildId, SERVICE_WORKER_FILE, SERVER_FILE].every((file) => existsSync(file))) {
+    return true
+  }
   const builtAt = statSync(buildId).mtimeMs
   return SOURCES.some((source) => newestMtime(source) > builtAt)
 }
@@ -91,10 +86,12 @@ if (needsBuild()) {
   run(process.execPath, ['--import', 'tsx', 'scripts/build.ts'])
 }
 
-const port = process.env.PORT || '3000'
-const args = ['node_modules/next/dist/bin/next', 'start', '-p', port]
-if (process.env.HOST) args.push('-H', process.env.HOST)
-const server = spawn(process.execPath, args, { stdio: 'inherit', env: process.env })
+// Plain Node: Next.js must not run under the react-server condition this
+// script needed for lib/server (the bundle has it compiled in).
+const server = spawn(process.execPath, [SERVER_FILE], {
+  stdio: 'inherit',
+  env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' },
+})
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => server.kill(signal))
 }

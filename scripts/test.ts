@@ -2,7 +2,7 @@
  * `npm test`: every test, non-zero exit on any failure.
  *   1. checks for Chromium, PostgreSQL and Redis (installs Debian's packages
  *      where it may),
- *   2. builds the app once (scripts/build.ts); tests serve it with `next start`,
+ *   2. builds the app once (scripts/build.ts); tests run its server program,
  *   3. unit and API integration tests (node:test), then the browser tests
  *      (Playwright driving real Chromium), on a SQLite file;
  *   4. the API and browser tests again on a throwaway PostgreSQL cluster.

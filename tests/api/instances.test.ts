@@ -1,7 +1,8 @@
 /**
- * Two instances of one deployment: two `next start` processes on different
- * ports sharing a throwaway PostgreSQL and Redis, no sticky sessions. Alice
- * talks to instance 1, Bob to instance 2; then instance 2 dies under Bob.
+ * Two instances of one deployment: two server programs (what `npm start`
+ * runs, Next.js inside) on different ports sharing a throwaway PostgreSQL
+ * and Redis, no sticky sessions. Alice talks to instance 1, Bob to
+ * instance 2; then instance 2 dies under Bob.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'

@@ -45,9 +45,10 @@ export interface InstalledPerson extends Person {
 let nextAddress = Math.floor(Math.random() * 60_000)
 
 /**
- * A real server (next start, fresh SQLite file) per worker. It trusts
- * X-Forwarded-For, and each browser context sends its own address, so the
- * per-address limits on registration and login see separate people.
+ * A real server (the program `npm start` runs, on a fresh store) per
+ * worker. It trusts X-Forwarded-For, and each browser context sends its own
+ * address, so the per-address limits on registration and login see
+ * separate people.
  */
 export const test = base.extend<
   {

@@ -1,7 +1,8 @@
 /**
  * Starts the real app for tests: migrations applied to a fresh store (a
- * SQLite file in a temporary folder, or PostgreSQL), then `next start` on
- * 127.0.0.1 from the build that scripts/test.ts made. Each test file gets its
+ * SQLite file in a temporary folder, or PostgreSQL), then the server program
+ * (Next.js with the relay in front, scripts/serve.ts) on 127.0.0.1 from the
+ * build that scripts/test.ts made. Each test file gets its
  * own server and database.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -15,6 +16,7 @@ import Database from 'better-sqlite3'
 import pg from 'pg'
 
 import { applyMigrations } from '../../lib/server/db/migrate'
+import { SERVER_FILE } from '../../scripts/bundles'
 import { startPostgres } from './postgres'
 
 export interface TestServer {
@@ -35,6 +37,8 @@ export interface TestServer {
   storeFiles: () => string[]
   /** Everything the server printed, for assertions about logs. */
   output: () => string
+  /** The server process's id (the benchmark reads its CPU time and RSS). */
+  pid: () => number | undefined
   /** Kills the process (SIGKILL by default) and waits for it to exit. */
   kill: (signal?: NodeJS.Signals) => Promise<void>
   /** Starts the server again on the same port and database. */
@@ -81,7 +85,11 @@ async function waitUntilUp(url: string, child: ChildProcess): Promise<void> {
  */
 export async function startServer(
   env: Record<string, string> = {},
-  { databaseUrl: shared, dataDir }: { databaseUrl?: string; dataDir?: string } = {},
+  {
+    databaseUrl: shared,
+    dataDir,
+    nodeArgs = [],
+  }: { databaseUrl?: string; dataDir?: string; nodeArgs?: string[] } = {},
 ): Promise<TestServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tidings-test-'))
   const dbFile = path.join(dir, 'tidings.db')
@@ -96,28 +104,19 @@ export async function startServer(
   let child: ChildProcess
 
   const launch = async () => {
-    child = spawn(
-      process.execPath,
-      [
-        path.resolve('node_modules/next/dist/bin/next'),
-        'start',
-        '-H',
-        '127.0.0.1',
-        '-p',
-        String(port),
-      ],
-      {
-        // The runner's NODE_OPTIONS (the react-server condition) stays out of the server.
-        env: {
-          ...process.env,
-          NODE_OPTIONS: '',
-          DATABASE_URL: databaseUrl,
-          NODE_ENV: 'production',
-          ...env,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    child = spawn(process.execPath, [...nodeArgs, path.resolve(SERVER_FILE)], {
+      // The runner's NODE_OPTIONS (the react-server condition) stays out of the server.
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        DATABASE_URL: databaseUrl,
+        NODE_ENV: 'production',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        ...env,
       },
-    )
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()))
     child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()))
     await waitUntilUp(url, child).catch((error: Error) => {
@@ -138,6 +137,7 @@ export async function startServer(
     url,
     ...store,
     output: () => log,
+    pid: () => child.pid,
     kill,
     restart: launch,
     close: async () => {

@@ -8,7 +8,6 @@ import type { z } from 'zod'
 
 import { withDb } from '../db/client'
 import { isDuplicate } from '../db/errors'
-import { Prisma } from '../db/generated/sqlite/client'
 import { ApiError } from '../http/api-error'
 import { checkSignatures, oneTimeRows } from '../keys/prekeys'
 import { verifyDeviceKey, verifyDeviceList } from '../keys/verify'
@@ -83,9 +82,10 @@ export async function registerAccount(input: z.output<typeof registration>) {
       }),
     )
   } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && isDuplicate(error)) {
+    if (isDuplicate(error)) {
       // SQLite names the columns in meta; PostgreSQL the constraint in the message.
-      const target = JSON.stringify(error.meta?.target ?? error.message)
+      const { meta, message } = error as { meta?: { target?: unknown }; message: string }
+      const target = JSON.stringify(meta?.target ?? message)
       const what = target.includes('username')
         ? 'username is taken'
         : 'device already registered'

@@ -57,24 +57,20 @@ export function apiRoute<
 ) {
   return async (request: Request, next?: NextContext): Promise<Response> => {
     try {
-      // Limitation: made-up credentials are not rate limited before their
-      // lookup; each costs one indexed read on the store.
-      const device = options.auth
-        ? await authenticate(request.headers.get('authorization'))
-        : undefined
-
-      if (options.limit) {
-        const key = device?.deviceId ?? clientAddress(request)
-        const retryAfter = takeToken(options.limit, key)
-        if (retryAfter > 0) {
-          throw new ApiError('rate-limited', `${options.operation}: too many requests`, {
-            headers: { 'Retry-After': String(retryAfter) },
-          })
-        }
-      }
-
+      const device = await admit(options, request.headers.get('authorization'), () =>
+        clientAddress(request.headers.get('x-forwarded-for')),
+      )
       const body = options.body
-        ? parse(options.body, await readJson(request), 'body')
+        ? parse(
+            options.body,
+            await readJson(
+              request.headers.get('content-type'),
+              request.headers.get('content-length'),
+              // Node's web streams are async iterables; the DOM typings lag.
+              request.body as AsyncIterable<Uint8Array> | null,
+            ),
+            'body',
+          )
         : undefined
       const query = options.query
         ? parse(
@@ -99,8 +95,46 @@ export function apiRoute<
   }
 }
 
-/** Turns any thrown value into the API's error answer. */
-export function errorResponse(operation: string, error: unknown): Response {
+/**
+ * The first steps of every API request: the credential, when the route
+ * needs one, then a token from the route's rate limit, counted per device
+ * when authenticated, else per client address.
+ * @returns the device, or undefined for a route without authentication
+ * @throws {ApiError} unauthorized, or rate-limited with Retry-After
+ */
+export async function admit(
+  options: { operation: string; auth: boolean; limit?: RateLimit },
+  authorization: string | null,
+  address: () => string,
+): Promise<DeviceIdentity | undefined> {
+  // Limitation: made-up credentials are not rate limited before their
+  // lookup; each costs one indexed read on the store.
+  const device = options.auth ? await authenticate(authorization) : undefined
+
+  if (options.limit) {
+    const retryAfter = takeToken(options.limit, device?.deviceId ?? address())
+    if (retryAfter > 0) {
+      throw new ApiError('rate-limited', `${options.operation}: too many requests`, {
+        headers: { 'Retry-After': String(retryAfter) },
+      })
+    }
+  }
+  return device
+}
+
+/** An API error answer: its status, headers and JSON body. */
+export interface ErrorAnswer {
+  status: number
+  headers: Record<string, string>
+  body: object
+}
+
+/**
+ * Turns any thrown value into the API's error answer. Bad input answers
+ * 4xx with the field and what was wrong; a busy store 503; anything else a
+ * fixed 500, logged here with the operation's name.
+ */
+export function errorAnswer(operation: string, error: unknown): ErrorAnswer {
   if (error instanceof ApiError) {
     const body = {
       error: {
@@ -110,13 +144,13 @@ export function errorResponse(operation: string, error: unknown): Response {
       },
       ...error.options.extra,
     }
-    return Response.json(body, { status: error.status, headers: error.options.headers })
+    return { status: error.status, headers: error.options.headers ?? {}, body }
   }
 
   if (isTransient(error)) {
     // Overload, not a fault: nothing was written and the client retries.
     log.warn({ operation, err: error }, 'store busy; asked the client to retry')
-    return errorResponse(
+    return errorAnswer(
       operation,
       new ApiError('unavailable', `${operation}: the server is busy; try again`, {
         headers: { 'Retry-After': '1' },
@@ -125,13 +159,28 @@ export function errorResponse(operation: string, error: unknown): Response {
   }
 
   log.error({ operation, err: error }, 'unexpected failure')
-  return Response.json(
-    { error: { code: 'internal', message: `${operation}: internal error` } },
-    { status: 500 },
-  )
+  return {
+    status: 500,
+    headers: {},
+    body: { error: { code: 'internal', message: `${operation}: internal error` } },
+  }
 }
 
-function parse<S extends Schema>(schema: S, input: unknown, where: string): z.output<S> {
+/** The error answer as a web Response, for route handlers. */
+export function errorResponse(operation: string, error: unknown): Response {
+  const { status, headers, body } = errorAnswer(operation, error)
+  return Response.json(body, { status, headers })
+}
+
+/**
+ * Validates input against a schema.
+ * @throws {ApiError} invalid-request naming the first bad field, as `where.field`
+ */
+export function parse<S extends Schema>(
+  schema: S,
+  input: unknown,
+  where: string,
+): z.output<S> {
   const result = schema.safeParse(input)
   if (result.success) return result.data
 
@@ -143,29 +192,31 @@ function parse<S extends Schema>(schema: S, input: unknown, where: string): z.ou
   })
 }
 
-async function readJson(request: Request): Promise<unknown> {
-  const type = request.headers.get('content-type') ?? ''
-  if (!/^application\/json\s*(;|$)/i.test(type)) {
+/**
+ * Reads a JSON body of at most MAX_BODY_BYTES, stopping as soon as it is
+ * larger (a declared Content-Length is believed only when it is too big).
+ * @throws {ApiError} for a wrong content type, a body too large or not JSON
+ */
+export async function readJson(
+  contentType: string | null,
+  contentLength: string | null,
+  body: AsyncIterable<Uint8Array> | null,
+): Promise<unknown> {
+  if (!/^application\/json\s*(;|$)/i.test(contentType ?? '')) {
     throw new ApiError(
       'unsupported-media-type',
       'body: expected Content-Type application/json',
     )
   }
-  const declared = Number(request.headers.get('content-length') ?? 0)
-  if (declared > MAX_BODY_BYTES) throw tooLarge()
+  if (Number(contentLength ?? 0) > MAX_BODY_BYTES) throw tooLarge()
 
-  const reader = request.body?.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
-  while (reader) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.length
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel()
-      throw tooLarge()
-    }
-    chunks.push(value)
+  // Leaving the loop early cancels the rest of the body.
+  for await (const chunk of body ?? []) {
+    size += chunk.length
+    if (size > MAX_BODY_BYTES) throw tooLarge()
+    chunks.push(chunk)
   }
 
   const text = new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks))
@@ -197,7 +248,7 @@ async function readParams(next?: NextContext): Promise<Record<string, string>> {
  * TRUST_PROXY every unauthenticated caller shares one bucket, and one client
  * can slow registration and login for all; run behind a proxy in production.
  */
-function clientAddress(request: Request): string {
+export function clientAddress(forwardedFor: string | null): string {
   if (process.env.TRUST_PROXY !== '1') return 'direct'
-  return request.headers.get('x-forwarded-for')?.split(',').pop()?.trim() || 'unknown'
+  return forwardedFor?.split(',').pop()?.trim() || 'unknown'
 }

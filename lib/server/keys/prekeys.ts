@@ -6,6 +6,7 @@ import { PREKEY_LOW_WATERMARK } from '@/lib/core/limits'
 import { deviceRemoved } from '../auth/credentials'
 import { storeProvider, withDb } from '../db/client'
 import { isDuplicate, isGone } from '../db/errors'
+import { relayStore } from '../db/relay-store'
 import { Prisma } from '../db/generated/sqlite/client'
 import { ApiError } from '../http/api-error'
 import { deliveryHub } from '../relay/hub'
@@ -21,15 +22,9 @@ type Upload = {
 
 /** How many one-time prekeys of each kind a device has left. */
 export async function prekeyStock(deviceId: string) {
-  const groups = await withDb((db) =>
-    db.oneTimePrekey.groupBy({
-      by: ['kind'],
-      where: { deviceId },
-      _count: { _all: true },
-    }),
-  )
-  const count = (kind: string) => groups.find((g) => g.kind === kind)?._count._all ?? 0
-  const counts = { oneTimePrekeys: count('ec'), oneTimeKemPrekeys: count('kem') }
+  // Read at every stream opening: on the relay's prepared statements.
+  const { ec, kem } = await relayStore().prekeyCounts(deviceId)
+  const counts = { oneTimePrekeys: ec, oneTimeKemPrekeys: kem }
   const low =
     counts.oneTimePrekeys < PREKEY_LOW_WATERMARK ||
     counts.oneTimeKemPrekeys < PREKEY_LOW_WATERMARK

@@ -1,14 +1,13 @@
 import 'server-only'
 
 import { withDb } from '../db/client'
+import { relayStore } from '../db/relay-store'
 import { ApiError } from '../http/api-error'
 import { deliveryHub } from './hub'
 
-/** Records that a device was connected just now. */
-export async function markSeen(deviceId: string, now = new Date()): Promise<void> {
-  await withDb((db) =>
-    db.device.updateMany({ where: { id: deviceId }, data: { lastSeenAt: now } }),
-  ).catch(() => undefined)
+/** Records that a device was connected just now (written with the next batch). */
+export function markSeen(deviceId: string, now = Date.now()): void {
+  relayStore().markSeen(deviceId, now)
 }
 
 /** Presence of an account: online when any device has an open stream. */

@@ -4,7 +4,7 @@ import type { SendReceipt } from '@/lib/core/api'
 import type { Bytes } from '@/lib/core/bytes'
 
 import type { DeviceIdentity } from '../auth/credentials'
-import { withDb } from '../db/client'
+import { relayStore } from '../db/relay-store'
 import { ApiError } from '../http/api-error'
 import { logger, redactId } from '../log'
 import { wakeDevices, type Waiting } from '../push/wake'
@@ -94,11 +94,7 @@ export async function sendMessage(
 async function expectedDevices(sender: DeviceIdentity, to: string) {
   // One query for both accounts' devices; the recipient's account is the
   // one matched by name (it may be the sender's own).
-  const rows = await withDb(
-    (db) => db.$queryRaw<{ id: string; username: string }[]>`
-      SELECT d."id", a."username" FROM "Device" d JOIN "Account" a ON a."id" = d."accountId"
-      WHERE a."username" = ${to} OR a."id" = ${sender.accountId}`,
-  )
+  const rows = await relayStore().devicesOf(to, sender.accountId)
   if (!rows.some((row) => row.username === to)) {
     throw new ApiError('not-found', `body.to: no account named "${to}"`, { field: 'to' })
   }
