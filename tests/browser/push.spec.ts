@@ -148,7 +148,32 @@ test('a message too large for a push wakes the app, and hidden previews hide the
   await expect(message(page, 'The end.')).toHaveCount(1)
 })
 
-test('a subscription the push service calls gone is dropped; the message waits for the app', async ({
+// 404 and 410 both mean the subscription is gone for good (RFC 8030).
+for (const status of [404, 410]) {
+  test(`a subscription the push service answers ${status} is dropped; the message waits for the app`, async ({
+    person,
+    installed,
+    pushService,
+    server,
+  }) => {
+    const { alice, bob } = await aliceAndInstalledBob(person, installed)
+    await closeApp(bob, server.url)
+    pushService.answerWith(bob.subscription.id, status)
+
+    await sendAt(alice.page, 'Anyone home?')
+    await expect(tick(alice.page, 'Anyone home?')).toHaveAccessibleName('Sent')
+    await expect
+      .poll(() => countFor(server, 'PushSubscription', 'deviceId', bob.username))
+      .toBe(0)
+
+    const page = await bob.openPage()
+    await openChat(page, alice.username)
+    await expect(message(page, 'Anyone home?')).toHaveCount(1)
+    await expect(tick(alice.page, 'Anyone home?')).toHaveAccessibleName('Read')
+  })
+}
+
+test('a push service that fails keeps the subscription; the message waits for the app', async ({
   person,
   installed,
   pushService,
@@ -156,18 +181,20 @@ test('a subscription the push service calls gone is dropped; the message waits f
 }) => {
   const { alice, bob } = await aliceAndInstalledBob(person, installed)
   await closeApp(bob, server.url)
-  pushService.answerWith(bob.subscription.id, 410)
+  pushService.answerWith(bob.subscription.id, 503)
 
-  await sendAt(alice.page, 'Anyone home?')
-  await expect(tick(alice.page, 'Anyone home?')).toHaveAccessibleName('Sent')
+  await sendAt(alice.page, 'Are you there?')
+  await expect(tick(alice.page, 'Are you there?')).toHaveAccessibleName('Sent')
   await expect
-    .poll(() => countFor(server, 'PushSubscription', 'deviceId', bob.username))
-    .toBe(0)
+    .poll(() => pushService.declined.filter((id) => id === bob.subscription.id))
+    .toHaveLength(1)
+  // A failure for now is not a verdict on the subscription.
+  expect(await countFor(server, 'PushSubscription', 'deviceId', bob.username)).toBe(1)
 
   const page = await bob.openPage()
   await openChat(page, alice.username)
-  await expect(message(page, 'Anyone home?')).toHaveCount(1)
-  await expect(tick(alice.page, 'Anyone home?')).toHaveAccessibleName('Read')
+  await expect(message(page, 'Are you there?')).toHaveCount(1)
+  expect(server.output()).not.toContain(bob.subscription.endpoint)
 })
 
 test('installable by Chromium’s own check, and opens with the server gone', async ({

@@ -61,6 +61,8 @@ export interface PushService {
   /** Answers pushes to this subscription with `status` from now on (e.g. 410). */
   answerWith: (subscriptionId: string, status: number) => void
   received: ReceivedPush[]
+  /** Subscription ids of valid pushes answered with an answerWith() status. */
+  declined: string[]
   /** Pushes refused, and why: a test expects none. */
   refused: string[]
   close: () => Promise<void>
@@ -96,6 +98,7 @@ export async function startPushService(vapid: {
   const deliveries = new Map<string, (push: ReceivedPush) => Promise<void>>()
   const received: ReceivedPush[] = []
   const refused: string[] = []
+  const declined: string[] = []
   let origin = ''
 
   const server = createServer(
@@ -115,6 +118,7 @@ export async function startPushService(vapid: {
           return
         }
         if (subscription.status !== 201) {
+          declined.push(id)
           response.writeHead(subscription.status).end()
           return
         }
@@ -173,6 +177,7 @@ export async function startPushService(vapid: {
       if (subscription) subscription.status = status
     },
     received,
+    declined,
     refused,
     close: async () => {
       server.closeAllConnections()
