@@ -20,11 +20,13 @@ const log = logger('relay-store')
 
 /**
  * How long the first write of a batch waits for others to join it. A
- * durable commit costs about 100 µs of CPU here (the WAL's fsync), so at
- * 1,000 sends a second, committing each alone would cost more than all
- * the rest of a send; a millisecond's wait lets a few share one.
+ * durable commit costs 60–100 µs of CPU here (the WAL's fsync) and blocks
+ * the thread for about 200 µs, so committing each send alone would cost
+ * as much as all the rest of it. Two milliseconds let two or three share
+ * one at 1,000 sends a second; one millisecond cost about 20% more CPU
+ * per envelope there for 0.3 ms less latency (npm run bench).
  */
-const GROUP_COMMIT_MS = 1
+const GROUP_COMMIT_MS = 2
 
 type Operation =
   | ({
@@ -61,6 +63,8 @@ export class SqliteRelayStore implements RelayStore {
   #batch: Operation[] = []
   #seen = new Map<string, number>()
   #timer: ReturnType<typeof setTimeout> | undefined
+  /** Whether the connection is set to flush each commit to disk. */
+  #durable: boolean | undefined
 
   constructor(file: string) {
     this.#db = new Database(file)
@@ -155,11 +159,19 @@ export class SqliteRelayStore implements RelayStore {
     }
   }
 
+  // Limitation: the commit and its fsync (0.2 ms typically here, tens of ms
+  // at worst) run on the event loop's thread, which serves nothing else
+  // meanwhile; it is most of the relay's time per envelope (npm run bench).
+  // A worker thread owning the write connection would keep serving during
+  // the flush, and batch what arrived meanwhile.
   #commit(batch: Operation[], seen: Map<string, number>): void {
     // Only an accepted send must survive a power cut before its answer;
     // a lost acknowledgement or last-seen time is redone by the client.
     const durable = batch.some((op) => op.kind === 'send')
-    this.#db.pragma(`synchronous = ${durable ? 'FULL' : 'NORMAL'}`)
+    if (durable !== this.#durable) {
+      this.#db.pragma(`synchronous = ${durable ? 'FULL' : 'NORMAL'}`)
+      this.#durable = durable
+    }
 
     const settle: (() => void)[] = []
     this.#db

@@ -202,13 +202,7 @@ export async function readJson(
   contentLength: string | null,
   body: AsyncIterable<Uint8Array> | null,
 ): Promise<unknown> {
-  if (!/^application\/json\s*(;|$)/i.test(contentType ?? '')) {
-    throw new ApiError(
-      'unsupported-media-type',
-      'body: expected Content-Type application/json',
-    )
-  }
-  if (Number(contentLength ?? 0) > MAX_BODY_BYTES) throw tooLarge()
+  expectJson(contentType, contentLength)
 
   const chunks: Uint8Array[] = []
   let size = 0
@@ -218,8 +212,34 @@ export async function readJson(
     if (size > MAX_BODY_BYTES) throw tooLarge()
     chunks.push(chunk)
   }
+  return parseJson(chunks)
+}
 
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks))
+/**
+ * The checks of readJson() that come before the body: its type, and a
+ * declared length too large.
+ * @throws {ApiError} unsupported-media-type or payload-too-large
+ */
+export function expectJson(
+  contentType: string | null,
+  contentLength: string | null,
+): void {
+  if (!/^application\/json\s*(;|$)/i.test(contentType ?? '')) {
+    throw new ApiError(
+      'unsupported-media-type',
+      'body: expected Content-Type application/json',
+    )
+  }
+  if (Number(contentLength ?? 0) > MAX_BODY_BYTES) throw tooLarge()
+}
+
+/**
+ * Parses a body read in chunks (invalid UTF-8 becomes U+FFFD, as
+ * TextDecoder would, and then fails as JSON or as a field).
+ * @throws {ApiError} invalid-request when it is not a JSON document
+ */
+export function parseJson(chunks: Uint8Array[]): unknown {
+  const text = Buffer.concat(chunks).toString('utf8')
   try {
     return JSON.parse(text)
   } catch {
@@ -227,7 +247,8 @@ export async function readJson(
   }
 }
 
-function tooLarge(): ApiError {
+/** The answer to a body larger than MAX_BODY_BYTES. */
+export function tooLarge(): ApiError {
   return new ApiError('payload-too-large', `body: larger than ${MAX_BODY_BYTES} bytes`)
 }
 

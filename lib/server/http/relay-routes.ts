@@ -9,7 +9,16 @@ import { acknowledge } from '../relay/queue'
 import { sendMessage } from '../relay/send'
 import { MAX_STREAMS_PER_DEVICE, serveStream } from '../relay/stream'
 import { ApiError } from './api-error'
-import { admit, clientAddress, errorAnswer, parse, readJson } from './api-route'
+import {
+  admit,
+  clientAddress,
+  errorAnswer,
+  expectJson,
+  MAX_BODY_BYTES,
+  parse,
+  parseJson,
+  tooLarge,
+} from './api-route'
 import { LIMITS } from './rate-limit'
 
 /**
@@ -122,13 +131,47 @@ async function admitted(
   return device
 }
 
+/**
+ * The request's JSON body, read with plain listeners: an async iterator
+ * over the request costs more than the rest of reading it.
+ */
 function jsonBody(request: IncomingMessage): Promise<unknown> {
-  return readJson(
-    header(request, 'content-type'),
-    header(request, 'content-length'),
-    // Stopping early must leave the socket open for the 413.
-    request.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>,
-  )
+  expectJson(header(request, 'content-type'), header(request, 'content-length'))
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const settle = (error: Error | null, body?: unknown) => {
+      request.off('data', onData)
+      request.off('end', onEnd)
+      request.off('error', onError)
+      request.off('close', onClose)
+      if (error) reject(error)
+      else resolve(body)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_BODY_BYTES) {
+        // Not read on: the answer closes the connection (serveRelayRoute).
+        request.pause()
+        settle(tooLarge())
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = () => {
+      try {
+        settle(null, parseJson(chunks))
+      } catch (error) {
+        settle(error as Error)
+      }
+    }
+    const onError = (error: Error) => settle(error)
+    const onClose = () => settle(new Error('body: the client went away'))
+    request.on('data', onData)
+    request.on('end', onEnd)
+    request.on('error', onError)
+    request.on('close', onClose)
+  })
 }
 
 function header(request: IncomingMessage, name: string): string | null {
