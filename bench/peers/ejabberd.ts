@@ -49,6 +49,7 @@ import path from 'node:path'
 import * as xmppModule from '@xmpp/client'
 
 import { type Peer } from './peer'
+import { freePort, inBatches, stopChild } from './process'
 
 /** The part of @xmpp/client this file uses. */
 interface Element {
@@ -106,25 +107,6 @@ const SM = 'urn:xmpp:sm:3'
 const REGISTER_PER_CONNECTION = 50
 /** Logins at once: each is several round trips and a new Erlang process. */
 const LOGIN_BATCH = 100
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer()
-    probe.on('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() =>
-        resolve(typeof address === 'object' && address ? address.port : 0),
-      )
-    })
-  })
-}
-
-async function inBatches<T>(items: T[], limit: number, work: (item: T) => Promise<void>) {
-  for (let i = 0; i < items.length; i += limit) {
-    await Promise.all(items.slice(i, i + limit).map(work))
-  }
-}
 
 function config(port: number, dataDir: string): string {
   return `# Written by bench/peers/ejabberd.ts; see the comment at its top.
@@ -335,12 +317,7 @@ class EjabberdPeer implements Peer {
   }
 
   async crash(): Promise<void> {
-    const child = this.child
-    if (child) {
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGKILL')
-      await exited
-    }
+    await stopChild(this.child)
     const receivers = [...this.receivers]
     this.receivers.clear()
     await Promise.all(

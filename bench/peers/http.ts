@@ -82,6 +82,34 @@ export function openStream(
   })
 }
 
+/** Streams opened at once by openIdleStreams(): the listen backlog is finite. */
+const CONNECT_BATCH = 500
+
+/**
+ * Opens `count` streams that nobody reads, a batch at a time, each on a
+ * socket of its own: `headers(i)` gives the i-th stream's request headers.
+ * @returns the function that closes them all
+ */
+export async function openIdleStreams(
+  url: URL,
+  count: number,
+  headers: (index: number) => http.OutgoingHttpHeaders = () => ({}),
+): Promise<() => Promise<void>> {
+  const agent = streamAgent()
+  const streams: http.ClientRequest[] = []
+  for (let i = 0; i < count; i += CONNECT_BATCH) {
+    const batch = Array.from({ length: Math.min(CONNECT_BATCH, count - i) }, (_, k) =>
+      openStream(agent, url, headers(i + k), () => {}),
+    )
+    streams.push(...(await Promise.all(batch)))
+  }
+  return async () => {
+    for (const stream of streams) stream.destroy()
+    agent.destroy()
+    await Promise.resolve()
+  }
+}
+
 /** What a receiver needs to know of its protocol. */
 export interface StreamProtocol {
   /** Opens the stream, resuming after `lastSeq` where the protocol can. */

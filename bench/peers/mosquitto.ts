@@ -35,6 +35,7 @@ import path from 'node:path'
 import { MqttClient, type IClientOptions } from 'mqtt'
 
 import { type Peer } from './peer'
+import { freePort, inBatches, stopChild } from './process'
 
 const MOSQUITTO = '/usr/sbin/mosquitto'
 /** Kills the child if this process dies first, even by SIGKILL (util-linux). */
@@ -43,19 +44,6 @@ const SETPRIV = '/usr/bin/setpriv'
 const CONNECT_BATCH = 250
 
 const topic = (receiver: number) => `d/${receiver}`
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer()
-    probe.on('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() =>
-        resolve(typeof address === 'object' && address ? address.port : 0),
-      )
-    })
-  })
-}
 
 async function waitForPort(port: number, child: ChildProcess, log: () => string) {
   const deadline = Date.now() + 20_000
@@ -75,13 +63,6 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   throw new Error(`mosquitto did not listen within 20 s: ${log()}`)
-}
-
-/** Runs `work` over `items`, at most `limit` at a time. */
-async function inBatches<T>(items: T[], limit: number, work: (item: T) => Promise<void>) {
-  for (let i = 0; i < items.length; i += limit) {
-    await Promise.all(items.slice(i, i + limit).map(work))
-  }
 }
 
 function config(port: number, dataDir: string): string {
@@ -187,12 +168,7 @@ class MosquittoPeer implements Peer {
   }
 
   async crash(): Promise<void> {
-    const child = this.child
-    if (child) {
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGKILL')
-      await exited
-    }
+    await stopChild(this.child)
     // Every connection died with the broker: drop the clients and open new
     // ones on the restarted broker (receivers back on their sessions).
     const receivers = [...this.receivers]

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url'
 
 import {
   clientAgent,
+  openIdleStreams,
   openStream,
   request,
   streamAgent,
@@ -27,6 +28,7 @@ import {
   type StreamProtocol,
 } from './http'
 import { type Peer } from './peer'
+import { stopChild } from './process'
 
 const SERVER = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -34,9 +36,6 @@ const SERVER = path.join(
 )
 /** Kills the child if this process dies first, even by SIGKILL (util-linux). */
 const SETPRIV = '/usr/bin/setpriv'
-/** Streams opened at once by openIdle(): the listen backlog is finite. */
-const CONNECT_BATCH = 500
-
 /** One receiver's stream and acks: `<seq> <base64>` lines, acked by highest seq. */
 function rawProtocol(
   base: () => URL,
@@ -105,12 +104,7 @@ class RawSsePeer implements Peer {
   }
 
   async crash(): Promise<void> {
-    const child = this.child
-    if (child) {
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGKILL')
-      await exited
-    }
+    await stopChild(this.child)
     // Sequence numbers start over in the new process: so do the receivers.
     const receivers = [...this.receivers]
     await Promise.all(receivers.map(([n]) => this.disconnect(n)))
@@ -121,21 +115,8 @@ class RawSsePeer implements Peer {
     await Promise.all(receivers.map(([n, { onEnvelope }]) => this.connect(n, onEnvelope)))
   }
 
-  async openIdle(count: number): Promise<() => Promise<void>> {
-    const agent = streamAgent()
-    const url = new URL('/idle', this.base)
-    const streams: http.ClientRequest[] = []
-    for (let i = 0; i < count; i += CONNECT_BATCH) {
-      const batch = Array.from({ length: Math.min(CONNECT_BATCH, count - i) }, () =>
-        openStream(agent, url, {}, () => {}),
-      )
-      streams.push(...(await Promise.all(batch)))
-    }
-    return async () => {
-      for (const stream of streams) stream.destroy()
-      agent.destroy()
-      await Promise.resolve()
-    }
+  openIdle(count: number): Promise<() => Promise<void>> {
+    return openIdleStreams(new URL('/idle', this.base), count)
   }
 
   async stop(): Promise<void> {
@@ -144,12 +125,7 @@ class RawSsePeer implements Peer {
     this.senders = []
     this.streams.destroy()
     this.streams = streamAgent()
-    const child = this.child
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGTERM')
-      await exited
-    }
+    await stopChild(this.child, 'SIGTERM')
     this.child = null
     process.off('exit', this.killChild)
   }

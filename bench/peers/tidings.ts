@@ -25,6 +25,7 @@ import { TestDevice } from '../../tests/support/device'
 import { startServer, type TestServer } from '../../tests/support/server'
 import {
   clientAgent,
+  openIdleStreams,
   openStream,
   request,
   streamAgent,
@@ -35,8 +36,6 @@ import { type Peer } from './peer'
 
 /** Registrations at once while setting up: each signs a dozen keys. */
 const REGISTER_BATCH = 50
-/** Streams opened at once by openIdle(): the listen backlog is finite. */
-const CONNECT_BATCH = 500
 const STREAMS_PER_IDLE_DEVICE = 5
 
 /** The credential and client address a device's requests carry. */
@@ -198,22 +197,11 @@ class TidingsPeer implements Peer {
     await this.prepareIdle(first * STREAMS_PER_IDLE_DEVICE + count)
     const devices = this.idleDevices.slice(first)
     this.idleOpened = first * STREAMS_PER_IDLE_DEVICE + count
-    const agent = streamAgent()
-    const url = new URL('/api/stream', this.base)
-    const streams: http.ClientRequest[] = []
-    for (let i = 0; i < count; i += CONNECT_BATCH) {
-      const batch = Array.from({ length: Math.min(CONNECT_BATCH, count - i) }, (_, k) => {
-        const device = devices[Math.floor((i + k) / STREAMS_PER_IDLE_DEVICE)]
-        if (!device) throw new Error('too few idle devices')
-        return openStream(agent, url, headersOf(device), () => {})
-      })
-      streams.push(...(await Promise.all(batch)))
-    }
-    return async () => {
-      for (const stream of streams) stream.destroy()
-      agent.destroy()
-      await Promise.resolve()
-    }
+    return openIdleStreams(new URL('/api/stream', this.base), count, (i) => {
+      const device = devices[Math.floor(i / STREAMS_PER_IDLE_DEVICE)]
+      if (!device) throw new Error('too few idle devices')
+      return headersOf(device)
+    })
   }
 
   async stop(): Promise<void> {

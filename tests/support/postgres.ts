@@ -7,9 +7,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chmodSync, chownSync, existsSync, readdirSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+
+import { freePort } from './ports'
 
 export interface TestPostgres {
   /** postgresql://… of the database made for the caller. */
@@ -27,20 +28,6 @@ function binaries(): string {
     throw new Error('PostgreSQL is not installed: apt-get install -y postgresql')
   }
   return path.join(root, version, 'bin')
-}
-
-/** A port nothing listens on now, on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer()
-    probe.on('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() =>
-        resolve(typeof address === 'object' && address ? address.port : 0),
-      )
-    })
-  })
 }
 
 /**

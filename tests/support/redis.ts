@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import net from 'node:net'
 
-import { freePort } from './postgres'
+import { freePort } from './ports'
 
 export interface TestRedis {
   /** redis://… for REDIS_URL. */

@@ -8,7 +8,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -17,6 +16,7 @@ import pg from 'pg'
 
 import { applyMigrations } from '../../lib/server/db/migrate'
 import { SERVER_FILE } from '../../scripts/bundles'
+import { freePort } from './ports'
 import { startPostgres } from './postgres'
 
 export interface TestServer {
@@ -45,20 +45,6 @@ export interface TestServer {
   restart: () => Promise<void>
   /** Stops the server and deletes its folder. */
   close: () => Promise<void>
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer()
-    probe.unref()
-    probe.on('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() =>
-        resolve(typeof address === 'object' && address ? address.port : 0),
-      )
-    })
-  })
 }
 
 async function waitUntilUp(url: string, child: ChildProcess): Promise<void> {
