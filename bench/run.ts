@@ -195,10 +195,8 @@ async function benchmark(name: string, peer: Peer): Promise<Figures> {
   try {
     const started = now()
     await peer.start(DEVICES, dataDir)
-    log(
-      name,
-      `started with ${DEVICES} receivers and ${DEVICES} senders in ${Math.round(now() - started)} ms`,
-    )
+    const startMs = Math.round(now() - started)
+    log(name, `started with ${DEVICES} receivers and ${DEVICES} senders in ${startMs} ms`)
     await connectAll()
 
     const [warmFrom, warmTo] = take(WARM_UP)
@@ -309,12 +307,14 @@ function table(rows: Figures[]): string {
     'idle stream',
     "others' CPU",
   ]
+  const lost = (row: Figures) =>
+    row.drainLost + row.rates.reduce((sum, rate) => sum + rate.lost, 0)
   const lines = rows.map((row) => [
     row.peer,
     ...row.rates.map((rate) => rate.cpuMicros.toFixed(0)),
     ...row.rates.map((rate) => `${ms(rate.p50)} / ${ms(rate.p99)} ms`),
     `${(row.drainMs / 1000).toFixed(2)} s`,
-    `${row.drainDuplicates} / ${row.drainLost + row.rates.reduce((sum, rate) => sum + rate.lost, 0)}`,
+    `${row.drainDuplicates} / ${lost(row)}`,
     String(row.crashLost),
     `${(row.idleBytes / 1024).toFixed(1)} KB`,
     `${(row.others * 100).toFixed(0)}%`,

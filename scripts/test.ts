@@ -36,7 +36,8 @@ function ensurePackages(): void {
     if (missing.every(({ program }) => existsSync(program))) return
   }
   console.error(
-    `test: missing ${names.join(', ')}. Install with: sudo apt-get install -y ${names.join(' ')}\n` +
+    `test: missing ${names.join(', ')}. ` +
+      `Install with: sudo apt-get install -y ${names.join(' ')}\n` +
       '      (CHROMIUM_PATH may point at another Chromium binary)',
   )
   process.exit(1)

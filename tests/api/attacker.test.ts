@@ -237,7 +237,9 @@ describe('limits hold', () => {
     assert.equal(body.error.field, 'envelopes')
   })
 
-  test('a device sending past its burst gets 429 with Retry-After; nothing past it is stored', async () => {
+  const burstTest =
+    'a device sending past its burst gets 429 with Retry-After; nothing past it is stored'
+  test(burstTest, async () => {
     const [alice, bob] = await registerDevices(server.url, 'burst', 2)
     let accepted = 0
     let refused: Response | null = null

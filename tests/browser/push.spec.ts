@@ -150,12 +150,10 @@ test('a message too large for a push wakes the app, and hidden previews hide the
 
 // 404 and 410 both mean the subscription is gone for good (RFC 8030).
 for (const status of [404, 410]) {
-  test(`a subscription the push service answers ${status} is dropped; the message waits for the app`, async ({
-    person,
-    installed,
-    pushService,
-    server,
-  }) => {
+  const title =
+    `a subscription the push service answers ${status} is dropped; ` +
+    'the message waits for the app'
+  test(title, async ({ person, installed, pushService, server }) => {
     const { alice, bob } = await aliceAndInstalledBob(person, installed)
     await closeApp(bob, server.url)
     pushService.answerWith(bob.subscription.id, status)
