@@ -126,6 +126,14 @@ test('faults: SIGKILLs, drop-outs and reloads lose nothing and show nothing twic
 
   // The browser: types messages and now and then reloads (while the server is up).
   const browserTexts: string[] = []
+  // At least one reload, whatever the dice say: from this message on, the
+  // first moment the server is up.
+  const reloadBy = 1 + Math.floor(Math.random() * (BROWSER_MESSAGES - 1))
+  const reload = async () => {
+    await alice.page.reload()
+    await openChat(alice.page, bob1.username)
+    reloads++
+  }
   const browserSends = (async () => {
     for (let n = 1; n <= BROWSER_MESSAGES; n++) {
       const text = `browser says ${n} of ${BROWSER_MESSAGES}`
@@ -137,10 +145,8 @@ test('faults: SIGKILLs, drop-outs and reloads lose nothing and show nothing twic
       browserTexts.push(text)
       await sleep(between(50, 400))
       const roll = Math.random()
-      if (roll < 0.15 && up) {
-        await alice.page.reload()
-        await openChat(alice.page, bob1.username)
-        reloads++
+      if ((roll < 0.15 || (reloads === 0 && n >= reloadBy)) && up) {
+        await reload()
       } else if (roll < 0.3) {
         // The network goes away for a moment, as on a train.
         await alice.context.setOffline(true)
@@ -148,6 +154,10 @@ test('faults: SIGKILLs, drop-outs and reloads lose nothing and show nothing twic
         await alice.context.setOffline(false)
         offlines++
       }
+    }
+    while (reloads === 0) {
+      if (up) await reload()
+      else await sleep(100)
     }
   })()
 
@@ -262,6 +272,7 @@ test('faults: SIGKILLs, drop-outs and reloads lose nothing and show nothing twic
   }
   expect(sent).toBeGreaterThanOrEqual(MESSAGES)
   expect(restarts).toBeGreaterThanOrEqual(Math.min(KILLS, 5))
+  expect(reloads).toBeGreaterThan(0)
   expect(accepted).toBe(sent)
   expect(result.lost).toBe(0)
   expect(result.duplicated).toBe(0)
