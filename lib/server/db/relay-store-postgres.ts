@@ -8,7 +8,10 @@ import type { WireEnvelope } from '@/lib/core/api'
 import { logger } from '../log'
 import { isTransient } from './errors'
 import {
+  countsByKind,
   pending,
+  toWire,
+  type EnvelopeRow,
   type DeviceRow,
   type OutgoingEnvelope,
   type Pending,
@@ -81,22 +84,12 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async read(deviceId: string, afterSeq: number, limit: number): Promise<WireEnvelope[]> {
-    const { rows } = await this.#pool.query<{
-      seq: number
-      senderDeviceId: string
-      serverTimestamp: string
-      content: Buffer
-    }>(
+    const { rows } = await this.#pool.query<EnvelopeRow>(
       `SELECT "seq", "senderDeviceId", "serverTimestamp", "content" FROM "Envelope"
        WHERE "recipientDeviceId" = $1 AND "seq" > $2 ORDER BY "seq" LIMIT $3`,
       [deviceId, afterSeq, limit],
     )
-    return rows.map((row) => ({
-      seq: row.seq,
-      senderDeviceId: row.senderDeviceId,
-      serverTimestamp: Number(row.serverTimestamp),
-      content: row.content.toString('base64'),
-    }))
+    return rows.map(toWire)
   }
 
   acknowledge(deviceId: string, seqs: number[]): Promise<number> {
@@ -120,11 +113,7 @@ export class PostgresRelayStore implements RelayStore {
        WHERE "deviceId" = $1 GROUP BY "kind"`,
       [deviceId],
     )
-    const counts = { ec: 0, kem: 0 }
-    for (const row of rows) {
-      if (row.kind === 'ec' || row.kind === 'kem') counts[row.kind] = Number(row.n)
-    }
-    return counts
+    return countsByKind(rows)
   }
 
   markSeen(deviceId: string, at: number): void {
@@ -239,36 +228,36 @@ export class PostgresRelayStore implements RelayStore {
       rows.map((row) => [row.id, row.nextSeq - (taken.get(row.id) ?? 0)]),
     )
 
+    // The rows to insert, column by column (unnest takes one array each).
     const columns = {
       devices: [] as string[],
       seqs: [] as number[],
       senders: [] as string[],
+      times: [] as number[],
+      contents: [] as Buffer[],
     }
-    const times: number[] = []
-    const contents: Buffer[] = []
     const stored = sends.map((send) =>
       send.outgoing.flatMap(({ recipientDeviceId, content }) => {
         const seq = nextOf.get(recipientDeviceId)
         if (seq === undefined) return []
         nextOf.set(recipientDeviceId, seq + 1)
-        const bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength)
         columns.devices.push(recipientDeviceId)
         columns.seqs.push(seq)
         columns.senders.push(send.sender)
-        times.push(send.now)
-        contents.push(bytes)
-        return [
-          {
-            recipientDeviceId,
-            seq,
-            senderDeviceId: send.sender,
-            serverTimestamp: send.now,
-            content: bytes.toString('base64'),
-          },
-        ]
+        columns.times.push(send.now)
+        columns.contents.push(
+          Buffer.from(content.buffer, content.byteOffset, content.byteLength),
+        )
+        const row = {
+          seq,
+          senderDeviceId: send.sender,
+          serverTimestamp: send.now,
+          content,
+        }
+        return [{ recipientDeviceId, ...toWire(row) }]
       }),
     )
-    if (contents.length > 0) {
+    if (columns.contents.length > 0) {
       await client.query(
         `INSERT INTO "Envelope" ("recipientDeviceId", "seq", "senderDeviceId",
            "serverTimestamp", "content", "expiresAt")
@@ -279,8 +268,8 @@ export class PostgresRelayStore implements RelayStore {
           columns.devices,
           columns.seqs,
           columns.senders,
-          times,
-          contents,
+          columns.times,
+          columns.contents,
           ENVELOPE_TTL_MS,
         ],
       )

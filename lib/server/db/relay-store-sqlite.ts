@@ -8,7 +8,10 @@ import type { WireEnvelope } from '@/lib/core/api'
 import { logger } from '../log'
 import { withDb } from './client'
 import {
+  countsByKind,
   pending,
+  toWire,
+  type EnvelopeRow,
   type DeviceRow,
   type OutgoingEnvelope,
   type Pending,
@@ -36,13 +39,6 @@ type Operation =
       now: number
     } & Pending<StoredEnvelope[]>)
   | ({ kind: 'ack'; deviceId: string; seqs: number[] } & Pending<number>)
-
-interface EnvelopeRow {
-  seq: number
-  senderDeviceId: string
-  serverTimestamp: number
-  content: Buffer
-}
 
 /**
  * The relay store on the SQLite file, through its own connection.
@@ -88,14 +84,7 @@ export class SqliteRelayStore implements RelayStore {
 
   read(deviceId: string, afterSeq: number, limit: number): Promise<WireEnvelope[]> {
     const rows = this.#statements.read.all(deviceId, afterSeq, limit)
-    return Promise.resolve(
-      rows.map((row) => ({
-        seq: row.seq,
-        senderDeviceId: row.senderDeviceId,
-        serverTimestamp: row.serverTimestamp,
-        content: row.content.toString('base64'),
-      })),
-    )
+    return Promise.resolve(rows.map(toWire))
   }
 
   acknowledge(deviceId: string, seqs: number[]): Promise<number> {
@@ -109,11 +98,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   prekeyCounts(deviceId: string): Promise<{ ec: number; kem: number }> {
-    const counts = { ec: 0, kem: 0 }
-    for (const row of this.#statements.prekeyCounts.all(deviceId)) {
-      if (row.kind === 'ec' || row.kind === 'kem') counts[row.kind] = row.n
-    }
-    return Promise.resolve(counts)
+    return Promise.resolve(countsByKind(this.#statements.prekeyCounts.all(deviceId)))
   }
 
   markSeen(deviceId: string, at: number): void {
@@ -215,14 +200,12 @@ export class SqliteRelayStore implements RelayStore {
       )
       stored.push({
         recipientDeviceId,
-        seq: row.seq,
-        senderDeviceId: op.sender,
-        serverTimestamp: op.now,
-        content: Buffer.from(
-          content.buffer,
-          content.byteOffset,
-          content.byteLength,
-        ).toString('base64'),
+        ...toWire({
+          seq: row.seq,
+          senderDeviceId: op.sender,
+          serverTimestamp: op.now,
+          content,
+        }),
       })
     }
     return stored

@@ -104,6 +104,35 @@ export async function closeRelayStore(): Promise<void> {
   await current?.close()
 }
 
+/** An envelope as either driver reads it (PostgreSQL's bigint comes as text). */
+export interface EnvelopeRow {
+  seq: number
+  senderDeviceId: string
+  serverTimestamp: number | string
+  content: Uint8Array
+}
+
+/** The wire form of a stored envelope: its bytes in base64. */
+export function toWire({ seq, senderDeviceId, serverTimestamp, content }: EnvelopeRow) {
+  return {
+    seq,
+    senderDeviceId,
+    serverTimestamp: Number(serverTimestamp),
+    content: Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString(
+      'base64',
+    ),
+  } satisfies WireEnvelope
+}
+
+/** Counts by prekey kind from `SELECT "kind", count(*) AS "n" … GROUP BY "kind"`. */
+export function countsByKind(rows: { kind: string; n: number | string }[]) {
+  const counts = { ec: 0, kem: 0 }
+  for (const row of rows) {
+    if (row.kind === 'ec' || row.kind === 'kem') counts[row.kind] = Number(row.n)
+  }
+  return counts
+}
+
 /** Splits a batch's operations from their callers' promises. */
 export interface Pending<T> {
   resolve: (value: T) => void

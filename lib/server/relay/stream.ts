@@ -31,7 +31,7 @@ const EVENT_BYTES = 1_000_000
 export const MAX_STREAMS_PER_DEVICE = 5
 
 /** The answer's headers: no caching, no compression, no proxy buffering. */
-export const STREAM_HEADERS = {
+const STREAM_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
   'Cache-Control': 'no-cache, no-transform',
   Connection: 'keep-alive',
@@ -93,7 +93,6 @@ export function serveStream(
   // The store is reread while `dirty`; `draining` is true while a read runs.
   let dirty = true
   let draining = false
-  let untrack = () => {}
 
   const write = (text: string) => {
     if (!closed) response.write(text)
@@ -204,7 +203,7 @@ export function serveStream(
 
   // Subscribe before reading the backlog so nothing committed in between is missed.
   const subscription = hub.subscribe(device.deviceId, onNotice)
-  untrack = track({
+  const untrack = track({
     beat: (now) => (now >= device.expiresAt ? close() : write(': keepalive\n\n')),
   })
   markSeen(device.deviceId)
