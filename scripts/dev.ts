@@ -6,25 +6,9 @@
  * needs a restart; pages and components reload by themselves.
  * The service worker exists only after `npm run build`.
  */
-import { spawn } from 'node:child_process'
+import { buildServer } from './bundles'
+import { migrateDatabase, runServer } from './run-server'
 
-import { databaseUrl } from '../lib/server/db/database-url'
-import { applyMigrations } from '../lib/server/db/migrate'
-import { buildServer, SERVER_FILE } from './bundles'
-
-process.env.DATABASE_URL = databaseUrl()
-const applied = await applyMigrations(process.env.DATABASE_URL)
-console.log(
-  applied.length ? `database: applied ${applied.join(', ')}` : 'database: up to date',
-)
+await migrateDatabase()
 await buildServer()
-
-// Plain Node, as in production: Next.js must not run under react-server.
-const server = spawn(process.execPath, [SERVER_FILE], {
-  stdio: 'inherit',
-  env: { ...process.env, NODE_OPTIONS: '', NODE_ENV: 'development' },
-})
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => server.kill(signal))
-}
-server.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
+runServer('development')

@@ -6,7 +6,7 @@
  * Honours PORT (default 3000), HOST, DATABASE_URL (default: SQLite file
  * under ./data) and VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, VAPID_SUBJECT.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import {
   existsSync,
   mkdirSync,
@@ -19,9 +19,8 @@ import path from 'node:path'
 
 import webpush from 'web-push'
 
-import { databaseUrl } from '../lib/server/db/database-url'
-import { applyMigrations } from '../lib/server/db/migrate'
 import { SERVER_FILE, SERVICE_WORKER_FILE } from './bundles'
+import { migrateDatabase, runServer } from './run-server'
 
 const SOURCES = ['app', 'lib', 'public', 'scripts', 'next.config.js', 'package.json']
 const SKIP = new Set(['node_modules', 'generated'])
@@ -71,12 +70,8 @@ function ensureVapidKeys(): void {
   process.env.VAPID_PRIVATE_KEY = keys.privateKey
 }
 
-process.env.DATABASE_URL = databaseUrl()
 ensureVapidKeys()
-const applied = await applyMigrations(process.env.DATABASE_URL)
-console.log(
-  applied.length ? `database: applied ${applied.join(', ')}` : 'database: up to date',
-)
+await migrateDatabase()
 
 if (!existsSync('lib/server/db/generated/sqlite/client.ts')) {
   run('npm', ['run', '--silent', 'generate'])
@@ -86,13 +81,4 @@ if (needsBuild()) {
   run(process.execPath, ['--import', 'tsx', 'scripts/build.ts'])
 }
 
-// Plain Node: Next.js must not run under the react-server condition this
-// script needed for lib/server (the bundle has it compiled in).
-const server = spawn(process.execPath, [SERVER_FILE], {
-  stdio: 'inherit',
-  env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' },
-})
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => server.kill(signal))
-}
-server.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
+runServer(process.env.NODE_ENV ?? 'production')
