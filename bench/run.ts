@@ -37,6 +37,7 @@ import { type Peer } from './peers/peer'
 import { rawSsePeer } from './peers/raw-sse'
 import { tidingsPeer } from './peers/tidings'
 import {
+  allReceivers,
   now,
   percentile,
   sendAll,
@@ -164,10 +165,7 @@ function log(peer: string, text: string) {
 async function benchmark(name: string, peer: Peer): Promise<Figures> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `bench-${name}-`))
   const tally = new Tally()
-  const receivers = Array.from({ length: DEVICES }, (_, n) => n)
-  const connectAll = () =>
-    Promise.all(receivers.map((n) => peer.connect(n, (payload) => tally.record(payload))))
-  const disconnectAll = () => Promise.all(receivers.map((n) => peer.disconnect(n)))
+  const { connectAll, disconnectAll } = allReceivers(peer, DEVICES, tally)
   const figures: Figures = {
     peer: name,
     rates: [],

@@ -19,7 +19,7 @@ import { mosquittoPeer } from './mosquitto'
 import { type Peer } from './peer'
 import { rawSsePeer } from './raw-sse'
 import { tidingsPeer } from './tidings'
-import { now, sendAll, Tally, waitForArrivals } from './workload'
+import { allReceivers, now, sendAll, Tally, waitForArrivals } from './workload'
 
 const PEERS: Record<string, () => Peer> = {
   tidings: tidingsPeer,
@@ -56,10 +56,7 @@ async function check(name: string, peer: Peer): Promise<boolean> {
   console.log(`${name} (${DEVICES} devices)`)
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `bench-${name}-`))
   const tally = new Tally()
-  const receivers = Array.from({ length: DEVICES }, (_, n) => n)
-  const connectAll = () =>
-    Promise.all(receivers.map((n) => peer.connect(n, (payload) => tally.record(payload))))
-  const disconnectAll = () => Promise.all(receivers.map((n) => peer.disconnect(n)))
+  const { connectAll, disconnectAll } = allReceivers(peer, DEVICES, tally)
   let ok = true
   const expectAll = (
     label: string,

@@ -76,6 +76,18 @@ export class Tally {
   }
 }
 
+/** Connects or disconnects every receiver at once; what arrives goes to `tally`. */
+export function allReceivers(peer: Peer, devices: number, tally: Tally) {
+  const receivers = Array.from({ length: devices }, (_, n) => n)
+  return {
+    connectAll: () =>
+      Promise.all(
+        receivers.map((n) => peer.connect(n, (payload) => tally.record(payload))),
+      ),
+    disconnectAll: () => Promise.all(receivers.map((n) => peer.disconnect(n))),
+  }
+}
+
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
 }
